@@ -1,0 +1,124 @@
+//! Wiring git to git-vault: the diff (textconv) and merge drivers in git config, and the
+//! pre-commit hook. Idempotent; honours `core.hooksPath`; a pre-commit hook that was already
+//! there keeps running (renamed to `pre-commit.git-vault-chained` and called by ours).
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::{Git, Repo};
+use crate::error::{Error, Result};
+
+/// The hook script (also in `hooks/pre-commit` of the source tree).
+pub const PRE_COMMIT: &str = include_str!("../../hooks/pre-commit");
+const MARKER: &str = "# git-vault pre-commit hook";
+const CHAINED: &str = "pre-commit.git-vault-chained";
+
+/// `git config` entries for the drivers named in `.agent-vault/.gitattributes`.
+pub const DRIVER_CONFIG: &[(&str, &str)] = &[
+    ("diff.agent-vault.textconv", "git-vault textconv"),
+    ("diff.agent-vault.cachetextconv", "false"),
+    ("merge.agent-vault-manifest.name", "git-vault: merge the vault manifest as sets"),
+    ("merge.agent-vault-manifest.driver", "git-vault merge-driver manifest %O %A %B %P"),
+    ("merge.agent-vault-secret.name", "git-vault: re-encrypt secrets to the merged policy"),
+    ("merge.agent-vault-secret.driver", "git-vault merge-driver secret %O %A %B %P"),
+    ("merge.agent-vault-meta.name", "git-vault: merge secret metadata"),
+    ("merge.agent-vault-meta.driver", "git-vault merge-driver meta %O %A %B %P"),
+];
+
+/// The content of `.agent-vault/.gitattributes`.
+pub const GITATTRIBUTES: &str = "\
+# git-vault: readable diffs of vault files and merges that re-encrypt instead of text-merging.
+*.enc -text diff=agent-vault merge=agent-vault-secret
+*.escrow -text diff=agent-vault
+*.meta merge=agent-vault-meta
+manifest.yaml merge=agent-vault-manifest
+";
+
+/// The content of `.agent-vault/.gitignore`: private key material never gets staged.
+pub const GITIGNORE: &str = "\
+# git-vault: never commit private key material.
+*.key
+*.pem
+**/private.*
+!agents/*/public.key
+!*.escrow
+";
+
+/// What `install` did, for the user.
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    pub hook: Option<PathBuf>,
+    pub chained: Option<PathBuf>,
+}
+
+/// Configures the drivers and the pre-commit hook for one repository.
+pub fn install_repo(repo: &Repo) -> Result<InstallReport> {
+    for (key, value) in DRIVER_CONFIG {
+        repo.git().args(["config", "--local", key, value]).run()?;
+    }
+    let hooks = hooks_dir(repo)?;
+    let chained = install_hook(&hooks)?;
+    Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
+}
+
+/// Configures the drivers for every repository of the user and a template directory that new
+/// clones and `git init`s copy the hook from.
+pub fn install_global(template_dir: &Path) -> Result<InstallReport> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    for (key, value) in DRIVER_CONFIG {
+        Git::new(&cwd).args(["config", "--global", key, value]).run()?;
+    }
+    let hooks = template_dir.join("hooks");
+    let chained = install_hook(&hooks)?;
+    Git::new(&cwd).args(["config", "--global", "init.templateDir"]).arg(template_dir).run()?;
+    Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
+}
+
+/// `core.hooksPath` (relative to the work tree when relative), else `<common git dir>/hooks`.
+pub fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
+    let out = repo.git().args(["config", "--get", "core.hooksPath"]).output()?;
+    let configured = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.status.success() && !configured.is_empty() {
+        let p = expand_home(&configured);
+        return Ok(if p.is_absolute() { p } else { repo.workdir().join(p) });
+    }
+    Ok(repo.common_dir().join("hooks"))
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// Writes our hook into `dir`, moving a foreign hook aside to be chained. Returns the chained
+/// hook's path when there is one.
+fn install_hook(dir: &Path) -> Result<Option<PathBuf>> {
+    crate::store::create_dir(dir, 0o755).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let hook = dir.join("pre-commit");
+    let chained = dir.join(CHAINED);
+    match fs::read_to_string(&hook) {
+        Ok(text) if text.contains(MARKER) => {}
+        Ok(_) => {
+            if chained.exists() {
+                return Err(Error::invalid_input(format!(
+                    "{} exists and {} too; merge them by hand, then run install again",
+                    hook.display(),
+                    chained.display()
+                )));
+            }
+            fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+            fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
+        }
+        Err(e) => return Err(Error::io(hook.display(), e)),
+    }
+    crate::store::write_atomic(&hook, PRE_COMMIT.as_bytes()).map_err(|e| Error::io(format!("cannot write {}", hook.display()), e))?;
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(hook.display(), e))?;
+    Ok(chained.exists().then_some(chained))
+}
