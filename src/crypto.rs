@@ -221,7 +221,6 @@ fn parse_header(data: &[u8]) -> std::result::Result<(Vec<String>, usize), String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret as _;
 
     #[test]
     fn round_trip_to_several_recipients() {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod git;
 pub mod keys;
 pub mod ops;
+pub mod scan;
 pub mod store;
 pub mod ui;
 pub mod vault;

@@ -18,7 +18,9 @@ mod remove_agent;
 mod remove_owner;
 mod restore_agent;
 mod rm;
+mod scan;
 mod set;
+mod textconv;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,7 +78,9 @@ pub enum Command {
     Revoke(access::RevokeArgs),
     Check(check::CheckArgs),
     Reconcile(reconcile::ReconcileArgs),
+    Scan(scan::ScanArgs),
     Completions(completions::CompletionsArgs),
+    Textconv(textconv::TextconvArgs),
 }
 
 /// `--no-commit`, shared by every command that changes the vault.
@@ -169,7 +173,9 @@ fn run(ctx: &Ctx) -> Result<u8> {
         Command::Revoke(a) => access::cmd_revoke(ctx, a),
         Command::Check(a) => check::cmd_check(ctx, a),
         Command::Reconcile(a) => reconcile::cmd_reconcile(ctx, a),
+        Command::Scan(a) => scan::cmd_scan(ctx, a),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
+        Command::Textconv(a) => textconv::cmd_textconv(ctx, a),
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod commit;
 pub mod install;
 pub mod pull;
+pub mod staged;
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};

@@ -109,10 +109,11 @@ fn move_aside(path: &Path, opts: &Options) -> Result<Option<PathBuf>> {
     if std::fs::symlink_metadata(path).is_err() {
         return Ok(None);
     }
-    let aside = PathBuf::from(format!("{}.replaced-{}", path.display(), opts.now.unix()));
-    if aside.exists() {
-        return Err(Error::new(ErrorKind::AlreadyExists, format!("{} already exists", aside.display())));
-    }
+    let base = format!("{}.replaced-{}", path.display(), opts.now.unix());
+    let aside = (0..1000)
+        .map(|n| PathBuf::from(if n == 0 { base.clone() } else { format!("{base}-{n}") }))
+        .find(|p| std::fs::symlink_metadata(p).is_err())
+        .ok_or_else(|| Error::new(ErrorKind::AlreadyExists, format!("{base} already exists")))?;
     std::fs::rename(path, &aside).map_err(|e| Error::io(format!("cannot move {} aside", path.display()), e))?;
     Ok(Some(aside))
 }

@@ -9,10 +9,12 @@
 pub mod access;
 pub mod agents;
 pub mod check;
+pub mod drivers;
 pub mod init;
 pub mod owners;
 pub mod reconcile;
 pub mod reencrypt;
+pub mod scan;
 pub mod secrets;
 mod txn;
 

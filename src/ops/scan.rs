@@ -1,0 +1,92 @@
+//! `scan`: builds the scanner for a repository (its allowlist, and the exact values of the
+//! vault's secrets when an identity can decrypt them, in memory only) and feeds it the staged
+//! blobs or the work tree's files.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use secrecy::{ExposeSecret, SecretBox};
+
+use super::{Options, Vault};
+use crate::crypto;
+use crate::error::{Error, ErrorKind, Result};
+use crate::git::staged;
+use crate::scan::{Allowlist, Finding, KnownValue, ScanOptions, Scanner};
+
+/// What to scan.
+pub enum Target {
+    Staged,
+    Paths(Vec<PathBuf>),
+}
+
+/// The allowlist of the vault of `start`, if there is one.
+fn allowlist(vault: Option<&Vault>) -> Result<Allowlist> {
+    let Some(v) = vault else { return Ok(Allowlist::empty()) };
+    let path = v.fs().dir().join("scan-allow.yaml");
+    match v.fs().read_opt(&path)? {
+        None => Ok(Allowlist::empty()),
+        Some(bytes) => Allowlist::from_yaml(&String::from_utf8_lossy(&bytes))
+            .map_err(|e| Error::invalid_input(format!("{}: {e}", v.fs().show(&path)))),
+    }
+}
+
+/// Values longer than this (certificates, whole files) are not searched for verbatim: a leak
+/// of such a value is caught by the pattern rules, and huge needles make the matcher slow.
+const MAX_KNOWN_VALUE: usize = 4096;
+
+/// The values of every secret the available identity decrypts. No identity: none.
+fn known_values(vault: Option<&Vault>, opts: &Options) -> Result<Vec<KnownValue>> {
+    let Some(v) = vault else { return Ok(Vec::new()) };
+    let identity = match opts.identity() {
+        Ok((id, _)) => id,
+        Err(e) if e.kind() == ErrorKind::NoIdentity => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let Ok(m) = v.load_policy() else { return Ok(Vec::new()) };
+    let secrets: Vec<_> = m.secrets().into_iter().cloned().collect();
+    Ok(secrets
+        .par_iter()
+        .filter_map(|s| {
+            let files = v.fs().locate(s).ok()??;
+            let ct = v.fs().read(&files.enc).ok()?;
+            let plain = crypto::decrypt(&identity, &ct).ok()?;
+            if plain.expose_secret().len() > MAX_KNOWN_VALUE {
+                return None;
+            }
+            let value: SecretBox<[u8]> = SecretBox::new(plain.expose_secret().to_vec().into_boxed_slice());
+            Some(KnownValue { name: s.to_string(), value })
+        })
+        .collect())
+}
+
+pub fn scan(start: &Path, target: Target, opts: &Options) -> Result<Vec<Finding>> {
+    let vault = Vault::find(start).ok();
+    let scanner = Scanner::new(ScanOptions {
+        allowlist: allowlist(vault.as_ref())?,
+        known_values: known_values(vault.as_ref(), opts)?,
+        max_file_size: crate::scan::DEFAULT_MAX_FILE_SIZE,
+    })
+    .map_err(|e| Error::invalid_input(e.to_string()))?;
+    let files = match target {
+        Target::Staged => staged::staged_files(start, scanner.max_file_size(), &|p| scanner.skips_path(p))?,
+        Target::Paths(paths) => read_files(start, &paths, &scanner)?,
+    };
+    Ok(scanner.scan_all(files))
+}
+
+/// Reads work-tree files, skipping vault key material directories and oversized files.
+fn read_files(start: &Path, paths: &[PathBuf], scanner: &Scanner) -> Result<Vec<(String, Vec<u8>)>> {
+    let base = std::path::absolute(start).map_err(|e| Error::io(start.display(), e))?;
+    let files = staged::worktree_files(&base, paths)?;
+    Ok(files
+        .par_iter()
+        .filter_map(|p| {
+            let shown = p.strip_prefix(&base).unwrap_or(p).to_string_lossy().into_owned();
+            let meta = std::fs::metadata(p).ok()?;
+            if meta.len() > scanner.max_file_size() || scanner.skips_path(&shown) {
+                return None;
+            }
+            Some((shown, std::fs::read(p).ok()?))
+        })
+        .collect())
+}

@@ -1,0 +1,180 @@
+//! The hermetic test environment.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-vault");
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A temporary HOME and a git repository in it.
+pub struct Env {
+    pub tmp: TempDir,
+    pub home: PathBuf,
+    pub repo: PathBuf,
+}
+
+fn path_var() -> String {
+    let bin_dir = Path::new(BIN).parent().expect("the binary has a directory");
+    format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// Applies the hermetic environment to a command.
+pub fn hermetic(cmd: &mut std::process::Command, home: &Path) {
+    cmd.env_clear()
+        .env("PATH", path_var())
+        .env("HOME", home)
+        .env("LANG", "C")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z");
+}
+
+impl Env {
+    /// A fresh HOME with a git identity, and an empty repository `repo`.
+    pub fn new() -> Env {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let home = tmp.path().join("home");
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(
+            home.join(".gitconfig"),
+            "[user]\n\tname = Alice Owner\n\temail = alice@example.com\n[init]\n\tdefaultBranch = main\n",
+        )
+        .unwrap();
+        let env = Env { tmp, home, repo };
+        env.git(&["init", "-q"]);
+        env
+    }
+
+    /// A repository with an initialised vault.
+    pub fn with_vault() -> Env {
+        let env = Env::new();
+        env.ok(&["init", "--owner", "alice"]);
+        env
+    }
+
+    /// `git-vault ARGS` in the repository.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_in(&self.repo, args)
+    }
+
+    pub fn cmd_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut std_cmd = std::process::Command::new(BIN);
+        hermetic(&mut std_cmd, &self.home);
+        std_cmd.current_dir(dir).args(args);
+        Command::from_std(std_cmd)
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(out.status.success(), "git-vault {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs with a value on stdin and asserts success.
+    pub fn set(&self, path: &str, value: &[u8], extra: &[&str]) {
+        let mut args = vec!["set", path];
+        args.extend_from_slice(extra);
+        let out = self.cmd(&args).write_stdin(value.to_vec()).output().unwrap();
+        assert!(out.status.success(), "set {path} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `get` with a key file; returns the raw output.
+    pub fn get_with(&self, path: &str, key: &Path) -> Output {
+        self.cmd(&["get", "--no-pull", path, "--key", key.to_str().unwrap()]).output().unwrap()
+    }
+
+    /// The value, or None when the key may not read it (asserting the error is `not_authorized`).
+    pub fn read_as(&self, path: &str, key: &Path) -> Option<Vec<u8>> {
+        let out = self.cmd(&["--json", "get", "--no-pull", path, "--key", key.to_str().unwrap()]).output().unwrap();
+        if out.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            return Some(v["value"].as_str().map(|s| s.as_bytes().to_vec()).unwrap_or_else(|| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.decode(v["value_base64"].as_str().unwrap()).unwrap()
+            }));
+        }
+        assert_eq!(error_kind(&out), "not_authorized", "{}", String::from_utf8_lossy(&out.stderr));
+        None
+    }
+
+    pub fn owner_key(&self) -> PathBuf {
+        self.home.join(".agent-vault/owner.key")
+    }
+
+    pub fn agent_key(&self, name: &str) -> PathBuf {
+        self.home.join(".agent-vault/agents").join(format!("{name}.key"))
+    }
+
+    pub fn vault(&self) -> PathBuf {
+        self.repo.join(".agent-vault")
+    }
+
+    /// `git ARGS` in the repository; asserts success and returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        git_in(&self.home, &self.repo, args)
+    }
+
+    /// Every file under `dir`, recursively, for "nothing was written" assertions.
+    pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    if p.file_name().is_some_and(|n| n == ".git") {
+                        continue;
+                    }
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), std::fs::read(&p).unwrap_or_default()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+pub fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new("git");
+    hermetic(&mut cmd, home);
+    let out = cmd.current_dir(dir).args(args).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `kind` of a `--json` error on stderr.
+pub fn error_kind(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON error in {text:?}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["error"]["kind"].as_str().unwrap().to_owned()
+}
+
+/// Runs a `--json` command expected to fail; returns (exit code, kind).
+pub fn fails<C: std::borrow::BorrowMut<Command>>(mut cmd: C) -> (i32, String) {
+    let out = cmd.borrow_mut().output().unwrap();
+    assert!(!out.status.success(), "expected a failure: {}", String::from_utf8_lossy(&out.stdout));
+    (out.status.code().unwrap_or(-1), error_kind(&out))
+}
+
+/// Writes a fresh identity file (age-keygen form) and returns its recipient.
+pub fn keypair(path: &Path) -> String {
+    let id = git_vault::crypto::Identity::generate();
+    std::fs::write(path, id.to_key_file("2026-01-01T00:00:00Z").as_bytes()).unwrap();
+    id.recipient().to_string()
+}

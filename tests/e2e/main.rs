@@ -1,0 +1,17 @@
+//! End-to-end tests of git-vault: the built binary, real git, real age keys, in a hermetic
+//! environment (temporary HOME, no system or global git config, fixed identities).
+
+mod common;
+
+mod access;
+mod check_reconcile;
+mod commits;
+mod crash;
+mod identity;
+mod interop;
+mod legacy;
+mod lifecycle;
+mod model;
+mod names;
+mod pull;
+mod secrets;
