@@ -22,8 +22,8 @@ pub fn cmd_install(ctx: &Ctx, args: &InstallArgs) -> Result<u8> {
     if let Some(hook) = &report.hook {
         ctx.ui.info(&format!("Installed the git-vault drivers and the pre-commit hook {}", hook.display()));
     }
-    if let Some(chained) = &report.chained {
-        ctx.ui.info(&format!("The existing hook runs after the scan, from {}", chained.display()));
+    for chained in &report.chained {
+        ctx.ui.info(&format!("The hook that was there runs after ours, from {}", chained.display()));
     }
     Ok(EXIT_OK)
 }

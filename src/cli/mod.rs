@@ -12,6 +12,7 @@ mod install;
 mod list;
 mod list_agents;
 mod list_owners;
+mod merge_driver;
 mod reconcile;
 mod recover_agent;
 mod remove_agent;
@@ -81,6 +82,7 @@ pub enum Command {
     Scan(scan::ScanArgs),
     Completions(completions::CompletionsArgs),
     Textconv(textconv::TextconvArgs),
+    MergeDriver(merge_driver::MergeDriverArgs),
 }
 
 /// `--no-commit`, shared by every command that changes the vault.
@@ -176,6 +178,7 @@ fn run(ctx: &Ctx) -> Result<u8> {
         Command::Scan(a) => scan::cmd_scan(ctx, a),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
         Command::Textconv(a) => textconv::cmd_textconv(ctx, a),
+        Command::MergeDriver(a) => merge_driver::cmd_merge_driver(ctx, a),
     }
 }
 

@@ -12,12 +12,22 @@ use crate::ops::reconcile;
 /// Needs an owner key.
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
+    /// Run from the post-merge/post-rewrite hooks: only when a merge or rebase changed the vault
+    #[arg(long)]
+    pub after_merge: bool,
     #[command(flatten)]
     pub commit: super::CommitArgs,
 }
 
 pub fn cmd_reconcile(ctx: &Ctx, args: &ReconcileArgs) -> Result<u8> {
-    let report = reconcile::reconcile(&ctx.vault()?, &ctx.options(Some(&args.commit)))?;
+    let report = if args.after_merge {
+        match reconcile::after_merge(&ctx.start_dir(), &ctx.options(Some(&args.commit)))? {
+            Some(r) => r,
+            None => return Ok(EXIT_OK),
+        }
+    } else {
+        reconcile::reconcile(&ctx.vault()?, &ctx.options(Some(&args.commit)))?
+    };
     if ctx.ui.json() {
         ctx.ui.out_json(&report)?;
         return Ok(EXIT_OK);

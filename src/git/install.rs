@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use super::{Git, Repo};
 use crate::error::{Error, Result};
 
-/// The hook script (also in `hooks/pre-commit` of the source tree).
-pub const PRE_COMMIT: &str = include_str!("../../hooks/pre-commit");
-const MARKER: &str = "# git-vault pre-commit hook";
-const CHAINED: &str = "pre-commit.git-vault-chained";
+/// The hook scripts (`hooks/` of the source tree): name and content.
+pub const HOOKS: &[(&str, &str)] = &[
+    ("pre-commit", include_str!("../../hooks/pre-commit")),
+    ("post-merge", include_str!("../../hooks/post-merge")),
+    ("post-rewrite", include_str!("../../hooks/post-rewrite")),
+];
 
 /// `git config` entries for the drivers named in `.agent-vault/.gitattributes`.
 pub const DRIVER_CONFIG: &[(&str, &str)] = &[
@@ -31,7 +33,7 @@ pub const DRIVER_CONFIG: &[(&str, &str)] = &[
 pub const GITATTRIBUTES: &str = "\
 # git-vault: readable diffs of vault files and merges that re-encrypt instead of text-merging.
 *.enc -text diff=agent-vault merge=agent-vault-secret
-*.escrow -text diff=agent-vault
+*.escrow -text diff=agent-vault merge=agent-vault-secret
 *.meta merge=agent-vault-meta
 manifest.yaml merge=agent-vault-manifest
 ";
@@ -50,7 +52,8 @@ pub const GITIGNORE: &str = "\
 #[derive(Debug, Default)]
 pub struct InstallReport {
     pub hook: Option<PathBuf>,
-    pub chained: Option<PathBuf>,
+    /// Hooks that were already there and now run after ours.
+    pub chained: Vec<PathBuf>,
 }
 
 /// Configures the drivers and the pre-commit hook for one repository.
@@ -59,7 +62,7 @@ pub fn install_repo(repo: &Repo) -> Result<InstallReport> {
         repo.git().args(["config", "--local", key, value]).run()?;
     }
     let hooks = hooks_dir(repo)?;
-    let chained = install_hook(&hooks)?;
+    let chained = install_hooks(&hooks)?;
     Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
 }
 
@@ -71,7 +74,7 @@ pub fn install_global(template_dir: &Path) -> Result<InstallReport> {
         Git::new(&cwd).args(["config", "--global", key, value]).run()?;
     }
     let hooks = template_dir.join("hooks");
-    let chained = install_hook(&hooks)?;
+    let chained = install_hooks(&hooks)?;
     Git::new(&cwd).args(["config", "--global", "init.templateDir"]).arg(template_dir).run()?;
     Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
 }
@@ -94,31 +97,38 @@ fn expand_home(p: &str) -> PathBuf {
     }
 }
 
-/// Writes our hook into `dir`, moving a foreign hook aside to be chained. Returns the chained
-/// hook's path when there is one.
-fn install_hook(dir: &Path) -> Result<Option<PathBuf>> {
-    crate::store::create_dir(dir, 0o755).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-    let hook = dir.join("pre-commit");
-    let chained = dir.join(CHAINED);
-    match fs::read_to_string(&hook) {
-        Ok(text) if text.contains(MARKER) => {}
-        Ok(_) => {
-            if chained.exists() {
-                return Err(Error::invalid_input(format!(
-                    "{} exists and {} too; merge them by hand, then run install again",
-                    hook.display(),
-                    chained.display()
-                )));
-            }
-            fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-            fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
-        }
-        Err(e) => return Err(Error::io(hook.display(), e)),
+/// Writes every hook; returns the foreign hooks now chained.
+fn install_hooks(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut chained = Vec::new();
+    for (name, script) in HOOKS {
+        chained.extend(install_hook(dir, name, script)?);
     }
-    crate::store::write_atomic(&hook, PRE_COMMIT.as_bytes()).map_err(|e| Error::io(format!("cannot write {}", hook.display()), e))?;
+    Ok(chained)
+}
+
+/// Writes one hook into `dir`, moving a foreign hook aside to be chained. Returns the chained
+/// hook's path when there is one.
+fn install_hook(dir: &Path, name: &str, script: &str) -> Result<Option<PathBuf>> {
+    crate::store::create_dir(dir, 0o755).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let hook = dir.join(name);
+    let chained = dir.join(format!("{name}.git-vault-chained"));
+    let marker = format!("# git-vault {name} hook");
+    let ours = match fs::read(&hook) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).contains(&marker),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => true,
+        Err(e) => return Err(Error::io(hook.display(), e)),
+    };
+    if !ours {
+        if chained.exists() {
+            return Err(Error::invalid_input(format!(
+                "{} exists and {} too; merge them by hand, then run install again",
+                hook.display(),
+                chained.display()
+            )));
+        }
+        fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
+    }
+    crate::store::write_atomic(&hook, script.as_bytes()).map_err(|e| Error::io(format!("cannot write {}", hook.display()), e))?;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(hook.display(), e))?;
     Ok(chained.exists().then_some(chained))
 }

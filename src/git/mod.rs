@@ -5,6 +5,7 @@
 
 pub mod commit;
 pub mod install;
+pub mod merge_context;
 pub mod pull;
 pub mod staged;
 

@@ -66,6 +66,36 @@ pub fn reconcile(vault: &Vault, opts: &Options) -> Result<ReconcileReport> {
     Ok(report)
 }
 
+/// After a merge or a rebase (the post-merge and post-rewrite hooks): reconciles when the
+/// operation changed the vault and was not a fast-forward. Without an owner key it only reports
+/// whether an owner needs to run `reconcile`. None: nothing to do.
+pub fn after_merge(start: &std::path::Path, opts: &Options) -> Result<Option<ReconcileReport>> {
+    let Ok(vault) = Vault::find(start) else { return Ok(None) };
+    let repo = vault.repo()?;
+    let rel = repo.relative(vault.fs().dir())?;
+    let tree = |rev: &str| -> Result<Option<String>> {
+        let out = repo.git().args(["rev-parse", "-q", "--verify", &format!("{rev}:{rel}")]).output()?;
+        Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    };
+    if tree("ORIG_HEAD")? == tree("HEAD")? {
+        return Ok(None);
+    }
+    let ff = repo.git().args(["merge-base", "--is-ancestor", "ORIG_HEAD", "HEAD"]).output()?.status.success()
+        && repo.git().args(["rev-parse", "-q", "--verify", "HEAD^2"]).output()?.status.code() != Some(0);
+    if ff {
+        return Ok(None);
+    }
+    let owner = opts.identity().ok().filter(|(id, _)| vault.load_policy().is_ok_and(|m| vault.require_owner(&m, id).is_ok()));
+    if owner.is_none() {
+        if check::check(&vault, false, opts)?.is_clean() {
+            return Ok(None);
+        }
+        return Err(crate::error::Error::new(crate::error::ErrorKind::NoIdentity, "the merge left the vault out of line with its policy, and no owner key is at hand")
+            .hint("an owner should run `git vault reconcile`"));
+    }
+    reconcile(&vault, opts).map(Some)
+}
+
 fn all_findings(r: &CheckReport) -> impl Iterator<Item = &Finding> {
     r.errors.iter().chain(r.warnings.iter())
 }

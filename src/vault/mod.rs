@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod manifest;
+pub mod merge;
 pub mod meta;
 pub mod names;
 pub mod policy;

@@ -10,6 +10,7 @@ mod crash;
 mod identity;
 mod interop;
 mod legacy;
+mod merge;
 mod lifecycle;
 mod model;
 mod names;
