@@ -8,8 +8,8 @@ use crate::ops::init;
 ///
 /// Writes the `diff.agent-vault` and `merge.agent-vault-*` driver configuration and the
 /// pre-commit hook for this clone (honouring core.hooksPath; an existing hook keeps running,
-/// chained after the scan). Idempotent. With --global: for every repository of this user, through
-/// the global git config and an init.templateDir.
+/// chained after ours). Idempotent. With --global: for every repository of this user, through the
+/// global git config and a global core.hooksPath whose other hooks run each repository's own.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// Configure every repository of this user instead of this clone

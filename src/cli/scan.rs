@@ -18,8 +18,8 @@ pub struct ScanArgs {
     /// Scan what the next commit would contain (the index), not the work tree
     #[arg(long, conflicts_with = "paths")]
     pub staged: bool,
-    /// Print SARIF 2.1.0 (for code-scanning dashboards)
-    #[arg(long, conflicts_with = "json")]
+    /// Print SARIF 2.1.0 (for code-scanning dashboards); takes precedence over --json
+    #[arg(long)]
     pub sarif: bool,
     /// Files or directories to scan (default: every tracked and untracked, not ignored file)
     pub paths: Vec<PathBuf>,
@@ -41,8 +41,8 @@ pub fn cmd_scan(ctx: &Ctx, args: &ScanArgs) -> Result<u8> {
         ctx.ui.out_line(&format!("{}:{}: {}: {}", f.path, f.line, f.rule, f.excerpt))?;
     }
     if !findings.is_empty() {
-        let what = if args.staged { "in the staged changes; the commit is blocked" } else { "" };
-        ctx.ui.info(&format!("git-vault: {} possible secrets found {what}", findings.len()));
+        let what = if args.staged { " in the staged changes; the commit is blocked" } else { "" };
+        ctx.ui.info(&format!("git-vault: {} possible secrets found{what}", findings.len()));
         ctx.ui.info("Move them into the vault (`git vault set`), or mark a false positive with an `agent-vault:allow` comment or in .agent-vault/scan-allow.yaml.");
     }
     Ok(code)

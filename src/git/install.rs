@@ -66,17 +66,47 @@ pub fn install_repo(repo: &Repo) -> Result<InstallReport> {
     Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
 }
 
-/// Configures the drivers for every repository of the user and a template directory that new
-/// clones and `git init`s copy the hook from.
-pub fn install_global(template_dir: &Path) -> Result<InstallReport> {
+/// The stub that keeps a repository's own hooks working under a global `core.hooksPath`.
+pub const PASS_THROUGH: &str = include_str!("../../hooks/pass-through");
+
+/// Client-side hooks git runs, which a global hooks directory must pass through.
+const OTHER_HOOKS: &[&str] = &[
+    "applypatch-msg",
+    "pre-applypatch",
+    "post-applypatch",
+    "pre-merge-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-rebase",
+    "post-checkout",
+    "pre-push",
+    "pre-auto-gc",
+    "post-index-change",
+    "reference-transaction",
+    "sendemail-validate",
+];
+
+/// Configures the drivers and the hooks for every repository of the user: the global git
+/// config gets the drivers, and `core.hooksPath` (the user's own when set, else `default_dir`)
+/// gets our hooks. In a directory of our own, every other hook is a stub that runs the
+/// repository's own hook, so no repository loses its hooks.
+pub fn install_global(default_dir: &Path) -> Result<InstallReport> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
     for (key, value) in DRIVER_CONFIG {
         Git::new(&cwd).args(["config", "--global", key, value]).run()?;
     }
-    let hooks = template_dir.join("hooks");
-    let chained = install_hooks(&hooks)?;
-    Git::new(&cwd).args(["config", "--global", "init.templateDir"]).arg(template_dir).run()?;
-    Ok(InstallReport { hook: Some(hooks.join("pre-commit")), chained })
+    let out = Git::new(&cwd).args(["config", "--global", "--get", "core.hooksPath"]).output()?;
+    let configured = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let dir = if configured.is_empty() { default_dir.to_owned() } else { expand_home(&configured) };
+    let chained = install_hooks(&dir)?;
+    if configured.is_empty() {
+        for name in OTHER_HOOKS {
+            write_script(&dir.join(name), PASS_THROUGH)?;
+        }
+        Git::new(&cwd).args(["config", "--global", "core.hooksPath"]).arg(&dir).run()?;
+    }
+    Ok(InstallReport { hook: Some(dir.join("pre-commit")), chained })
 }
 
 /// `core.hooksPath` (relative to the work tree when relative), else `<common git dir>/hooks`.
@@ -128,7 +158,11 @@ fn install_hook(dir: &Path, name: &str, script: &str) -> Result<Option<PathBuf>>
         }
         fs::rename(&hook, &chained).map_err(|e| Error::io(format!("cannot move {} aside", hook.display()), e))?;
     }
-    crate::store::write_atomic(&hook, script.as_bytes()).map_err(|e| Error::io(format!("cannot write {}", hook.display()), e))?;
-    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(hook.display(), e))?;
+    write_script(&hook, script)?;
     Ok(chained.exists().then_some(chained))
+}
+
+fn write_script(path: &Path, script: &str) -> Result<()> {
+    crate::store::write_atomic(path, script.as_bytes()).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io(path.display(), e))
 }

@@ -173,7 +173,7 @@ fn deep_keys(vault: &Vault, m: &Manifest, keyring: &Keyring, opts: &Options, r: 
         let Some(ct) = fs.read_opt(&path)? else { continue };
         let in_manifest = m.agent(&name).is_some();
         if let Ok(info) = crypto::inspect(&ct)
-            && info.stanzas.iter().filter(|t| *t == "X25519").count() != keyring.owners.len()
+            && info.recipient_stanzas().len() != keyring.owners.len()
             && in_manifest
         {
             r.error(Finding::new("escrow_recipients", format!("the escrow of agent {dir:?} is not encrypted to exactly the {} owners", keyring.owners.len())).agent(&name));
@@ -251,7 +251,7 @@ fn audit_ciphertext(
         Err(why) => return vec![err("corrupt_ciphertext", format!("{file} is not a valid age file: {why}"))],
     };
     let expected = keyring.owners.len() + readers.iter().filter(|a| keyring.agents.contains_key(*a)).count();
-    let actual = info.stanzas.iter().filter(|t| *t == "X25519").count();
+    let actual = info.recipient_stanzas().len();
     if actual != expected {
         out.push(err("recipients_mismatch", format!("{s:?} is encrypted to {actual} keys; the manifest allows {expected}")));
     }

@@ -104,7 +104,7 @@ fn write_skeleton(target: &Path, owner: &OwnerName, recipient: &str) -> Result<(
 pub fn install(start: &Path, global: bool, opts: &Options) -> Result<InstallReport> {
     if global {
         let home = opts.env.home.clone().ok_or_else(|| Error::invalid_input("HOME is not set"))?;
-        return install::install_global(&home.join(".config/git-vault/git-template"));
+        return install::install_global(&home.join(".config/git-vault/hooks"));
     }
     let repo = Repo::discover(start)?;
     install::install_repo(&repo)

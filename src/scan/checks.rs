@@ -135,7 +135,7 @@ const FAKE_MARKERS: &[&[u8]] = &[
     b"not-a-real", b"testonly", b"test_only", b"test-only", b"your_", b"your-", b"yourkey",
     b"yourtoken", b"yoursecret", b"yourpassword", b"xxxx", b"insert", b"replace", b"todo",
     b"...", b"\xe2\x80\xa6", b"***", b"lorem", b"foobar", b"secretkey", b"password",
-    b"mysecret", b"supersecret", b"mock",
+    b"mysecret", b"supersecret", b"mock", b"hunter",
 ];
 
 /// Weak words that, even spelled in leetspeak (`P@55w0rd`), mark a demo value.
@@ -241,6 +241,22 @@ pub(crate) fn looks_random(body: &[u8]) -> bool {
     distinct >= need && (class_count(body) >= 2 || body.len() >= 16) && entropy(body) >= 3.0
 }
 
+/// CamelCase words and numbers (`AWSEC2CapacityReservationFleetRolePolicy`): the runs between
+/// case/digit changes average 4.5+ characters, while random base64 switches every ~2
+/// (a random 40-character key looks like this about once in 30,000).
+pub(crate) fn camel_words(v: &[u8]) -> bool {
+    let kind = |b: u8| if b.is_ascii_lowercase() { 0 } else if b.is_ascii_uppercase() { 1 } else if b.is_ascii_digit() { 2 } else { 3 };
+    let mut runs = 1usize;
+    for w in v.windows(2) {
+        let (a, b) = (kind(w[0]), kind(w[1]));
+        // An uppercase letter starting a lowercase word continues that word.
+        if a != b && !(a == 1 && b == 0) {
+            runs += 1;
+        }
+    }
+    2 * v.len() >= 9 * runs
+}
+
 /// Runs a rule's check on the candidate secret `s`.
 pub(crate) fn run(check: Check, s: &[u8]) -> bool {
     if PUBLISHED_EXAMPLES.iter().any(|m| contains_ci(s, m)) {
@@ -254,8 +270,26 @@ pub(crate) fn run(check: Check, s: &[u8]) -> bool {
         Check::Jwt => jwt_valid(s),
         Check::Random { skip } => s.len() > skip && looks_random(&s[skip..]),
         Check::NpmAuthToken => looks_random(s) && !s.starts_with(b"$"),
-        Check::UrlPassword => super::generic::password_plausible(s),
+        Check::UrlPassword => super::generic::password_plausible(&percent_decode(s)),
     }
+}
+
+/// Decodes `%XX` escapes (URL userinfo); invalid escapes are kept as they are.
+pub(crate) fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let pair = (s[i] == b'%').then(|| (s.get(i + 1).copied().and_then(hex), s.get(i + 2).copied().and_then(hex)));
+        if let Some((Some(h), Some(l))) = pair {
+            out.push(h * 16 + l);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn github_valid(s: &[u8]) -> bool {
@@ -337,6 +371,13 @@ mod tests {
         assert!(looks_random(b"q8Zr2LmX0pVt7KsWc4Nd"));
         assert!(looks_random(b"9f86d081884c7d659a2feaa0c55ad015"));
         assert!(!looks_random(b"aaaaabbbbbcccccddddd"));
+    }
+
+    #[test]
+    fn camel() {
+        assert!(camel_words(b"AWSEC2CapacityReservationFleetRolePolicy"));
+        assert!(camel_words(b"policy/AmazonRoute53RecoveryReadinessFullAccess"));
+        assert!(!camel_words(b"9dK2mX7pQ4rT8vW1yZ3bC6fH0jL5nP2sU4wA7cE9"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! messages) are skipped. The engine produces raw [`Hit`]s; filtering, line numbers and
 //! excerpts are done by the caller (`mod.rs`).
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 
 use super::ScanError;
@@ -40,11 +40,20 @@ enum Target {
 /// Path-derived facts that change how strict the generic rules are.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct FileContext {
-    /// Dependency lock files: generic rules and the AWS secret-key rule are off.
+    /// Dependency lock files and cryptographic test-vector files: generic rules and the AWS
+    /// secret-key rule are off.
     pub lockfile: bool,
     /// Minified bundles and source maps: generic rules need a quoted value.
     pub minified: bool,
+    /// Program source: a bare value after `name =` is an expression, so generic rules need a
+    /// string literal.
+    pub code: bool,
 }
+
+const CODE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "java", "kt", "kts", "scala", "c", "h",
+    "cc", "cpp", "hpp", "cs", "rb", "php", "swift", "m", "dart", "lua", "ex", "exs", "clj", "groovy", "vue",
+];
 
 const LOCKFILES: &[&str] = &[
     "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock",
@@ -59,7 +68,10 @@ impl FileContext {
         let minified = [".min.js", ".min.css", ".min.mjs", ".js.map", ".css.map", ".bundle.js"]
             .iter()
             .any(|s| name.ends_with(s));
-        Self { lockfile: LOCKFILES.contains(&name), minified }
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        let lower = name.to_ascii_lowercase();
+        let vectors = ["test-vector", "test_vector", "testvector", "vectors.json"].iter().any(|v| lower.contains(v));
+        Self { lockfile: vectors || LOCKFILES.contains(&name), minified, code: CODE_EXTENSIONS.contains(&ext) }
     }
 }
 
@@ -124,6 +136,7 @@ impl Engine {
         let targets = inherit_contained(&keywords, targets);
         let ac = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::LeftmostLongest)
             .build(&keywords)
             .map_err(|e| ScanError::Matcher(e.to_string()))?;
@@ -172,7 +185,7 @@ impl Engine {
             return;
         }
         let (ls, le) = line_bounds(data, pos);
-        let quoted_only = ctx.minified || le - ls > LONG_LINE;
+        let quoted_only = ctx.minified || ctx.code || le - ls > LONG_LINE;
         let (ident_end, outcome) = generic::scan_hit(&data[ls..le], pos - ls, quoted_only);
         st.generic_until = ls + ident_end;
         let (base, cand) = match outcome {
@@ -245,16 +258,20 @@ impl Engine {
         }
     }
 
-    /// 40-character AWS secret keys within three lines of the keyword.
+    /// 40-character AWS secret keys within three lines of the keyword, on a line that says
+    /// `secret` or paired with an access key id nearby.
     fn aws_secret(&self, r: usize, data: &[u8], ls: usize, le: usize, out: &mut Vec<Hit>) {
         let Some(re) = self.regex(r) else { return };
         let (ws, we) = (lines_before(data, ls, 3), lines_after(data, le, 3));
         let mut locs = re.capture_locations();
+        let paired = has_key_id(&data[ws..we]);
         let mut at = ws;
         while let Some(m) = re.captures_read_at(&mut locs, &data[..we], at) {
             let Some((s, e)) = secret_span(re, &locs) else { break };
             at = e;
-            if aws_secret_plausible(&data[s..e]) {
+            let (tls, tle) = line_bounds(data, s);
+            let named = contains_ci(&data[tls..tle], b"secret");
+            if (paired || named) && aws_secret_plausible(&data[s..e]) {
                 out.push(Hit { start: s, end: e, anchor: s, rule: RuleRef::Def(r) });
             }
             if m.end() >= we {
@@ -314,13 +331,30 @@ fn accept(check: Option<Check>, data: &[u8], s: usize, e: usize, re: &Regex, loc
         None => true,
         Some(Check::UrlPassword) => {
             let user = group(re, locs, "u").map(|(a, b)| &data[a..b]);
-            user != Some(secret) && checks::run(Check::UrlPassword, secret)
+            let host = group(re, locs, "h").map_or(&b""[..], |(a, b)| &data[a..b]);
+            let doc_host = [&b"example.com"[..], b"example.org", b"example.net"]
+                .iter()
+                .any(|d| host.len() >= d.len() && host[host.len() - d.len()..].eq_ignore_ascii_case(d));
+            user != Some(secret) && !doc_host && checks::run(Check::UrlPassword, secret)
         }
         Some(c) => checks::run(c, secret),
     }
 }
 
-/// Mixed case with digits and base64-level entropy; several `/` with almost no digits is a
+/// An AWS access key id (`AKIA…`/`ASIA…` + 16 base32 characters) somewhere in `window`.
+fn has_key_id(window: &[u8]) -> bool {
+    window.windows(20).any(|w| {
+        (w.starts_with(b"AKIA") || w.starts_with(b"ASIA"))
+            && w[4..].iter().all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    })
+}
+
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Mixed case with digits and base64-level entropy; not CamelCase words
+/// (`AWSEC2CapacityReservationFleetRolePolicy`), and several `/` with almost no digits is a
 /// path (`/properties/LaunchTemplateData/…`), not a key.
 fn aws_secret_plausible(v: &[u8]) -> bool {
     let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
@@ -330,6 +364,7 @@ fn aws_secret_plausible(v: &[u8]) -> bool {
         && digits > 0
         && !(slashes >= 2 && digits <= 2)
         && checks::entropy(v) >= 4.0
+        && !checks::camel_words(v)
         && checks::looks_random(v)
 }
 

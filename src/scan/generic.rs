@@ -59,7 +59,8 @@ const TOKEN_STOPS: &[&[u8]] = &[
     b"output", b"input", b"cancellation", b"cancel", b"resume", b"marker", b"prompt",
     b"completion", b"bos", b"eos", b"pad", b"unk", b"sep", b"cls", b"mask", b"special",
     b"pattern", b"regex", b"type", b"kind", b"start", b"end", b"last", b"first", b"lexer",
-    b"parse", b"split", b"word", b"sentence", b"verification",
+    b"parse", b"split", b"word", b"sentence", b"verification", b"change", b"lock", b"action",
+    b"lifecycle", b"state", b"upload", b"transaction", b"correlation", b"trace", b"client",
 ];
 
 const MAX_PARTS: usize = 16;
@@ -211,8 +212,8 @@ fn parse_operator(line: &[u8], name_s: usize, name_e: usize) -> Option<(Form, us
         [b'|', b'|', ..] | [b'?', b'?', ..] => return Some((Form::QuotedOnly, i + 2)),
         [b'=', b'=' | b'~', ..] | [b':', b':', ..] => return None,
         [b'=', ..] | [b':', ..] => 1,
-        [b',', ..] if key_quote.is_some() => return Some((Form::QuotedOnly, i + 1)),
-        [b'(', ..] if !is_getter(&line[name_s..name_e]) => return Some((Form::QuotedOnly, i + 1)),
+        [b',', ..] if key_quote.is_some() && opens_call(line, name_s - 1) => return Some((Form::QuotedOnly, i + 1)),
+        [b'(', ..] if callable(&line[name_s..name_e]) => return Some((Form::QuotedOnly, i + 1)),
         [b'(', ..] => return None,
         _ => return whitespace_form(line, name_s, name_e, i),
     };
@@ -228,18 +229,31 @@ fn parse_operator(line: &[u8], name_s: usize, name_e: usize) -> Option<(Form, us
     Some((Form::Assign, after))
 }
 
-const GETTER_VERBS: &[&[u8]] = &[
-    b"get", b"fetch", b"load", b"read", b"lookup", b"find", b"resolve", b"require", b"has",
-    b"delete", b"remove", b"rotate", b"create", b"generate", b"new", b"validate", b"verify",
-    b"check", b"parse", b"decode", b"encode", b"hash", b"sign", b"encrypt", b"decrypt", b"is",
-    b"describe", b"list", b"put", b"update", b"revoke", b"refresh", b"issue", b"mask", b"redact",
+/// First words that make a call a setter of the secret: `setPassword("v")`, `with_token("v")`,
+/// `apiKey("v")`, `client_secret("v")`.
+const CALL_PREFIXES: &[&[u8]] = &[
+    b"set", b"with", b"use", b"add", b"put", b"client", b"access", b"refresh", b"bearer", b"bot",
+    b"user", b"admin", b"db", b"root", b"app", b"auth", b"api", b"private", b"secret", b"signing",
+    b"master", b"session", b"webhook",
 ];
 
-/// `get_secret("name")`, `fetchToken("id")`: the argument names a secret, it is not one.
-fn is_getter(name: &[u8]) -> bool {
+/// Calls whose argument is the secret: a bare secret word (`.password("v")`, not `t.pass(…)`)
+/// or a setter/compound (`setPassword("v")`, `apiKey("v")`); not `get_secret("name")`,
+/// `splitpasswd("…")` or `should_pass("…")`.
+fn callable(name: &[u8]) -> bool {
+    let name = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
     let mut parts = [(0usize, 0usize); MAX_PARTS];
     let n = split_parts(name, &mut parts);
-    n > 1 && is_one_of(&name[parts[0].0..parts[0].1], GETTER_VERBS)
+    if n == 1 {
+        let secret_word = PASSWORD_WORDS.iter().chain(SECRET_WORDS).any(|w| w.len() >= 5 && w.eq_ignore_ascii_case(name));
+        return secret_word && !is_one_of(name, &[b"secrets", b"credentials"]);
+    }
+    n > 1 && is_one_of(&name[parts[0].0..parts[0].1], CALL_PREFIXES)
+}
+
+/// The quoted key at `quote` is the first argument of a call: `put("password", "v")`.
+fn opens_call(line: &[u8], quote: usize) -> bool {
+    line[..quote].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'(')
 }
 
 /// `--name value`, `#define NAME "v"`, Dockerfile `ENV NAME v`, .NET `key="Name" value="v"`
@@ -381,8 +395,15 @@ pub(crate) fn scan_hit(line: &[u8], pos: usize, quoted_only: bool) -> (usize, Ou
     } else {
         value_plausible(class, &line[s..e], quoted).then_some((s, e))
     };
+    // UUIDs named `…token` are idempotency/request tokens far more often than credentials.
+    let span = span.filter(|&(s, e)| !(is_uuid(&line[s..e]) && ends_with_ci(name, b"token")));
     let found = span.map(|(start, end)| Candidate { class, start, end });
     (ne, found.map_or(Outcome::None, Outcome::Found))
+}
+
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, &b)| if [8, 13, 18, 23].contains(&i) { b == b'-' } else { b.is_ascii_hexdigit() })
 }
 
 /// `name: DB_PASSWORD` / `"name": "DB_PASSWORD"` (Kubernetes env, ECS task definitions):
@@ -471,7 +492,7 @@ fn judge_authorization(line: &[u8], s: usize, e: usize, quoted: bool) -> Option<
     let v = &line[s..e];
     let (scheme, cs, ce) = if let Some(sp) = v.iter().position(|&b| b == b' ') {
         (&v[..sp], skip_ws(line, s + sp), e)
-    } else if !quoted && is_one_of(v, AUTH_SCHEMES) {
+    } else if !quoted && (is_one_of(v, AUTH_SCHEMES) || line.get(e) == Some(&b' ')) {
         let cs = skip_ws(line, e);
         let ce = line[cs..].iter().position(|&b| b.is_ascii_whitespace() || b"\"',;".contains(&b)).map_or(line.len(), |p| cs + p);
         (v, cs, ce)
@@ -490,7 +511,7 @@ fn judge_authorization(line: &[u8], s: usize, e: usize, quoted: bool) -> Option<
 }
 
 const REFERENCE_PREFIXES: &[&[u8]] = &[
-    b"arn:aws:", b"op://", b"vault:", b"ref+", b"sm://", b"secret://", b"projects/", b"env:",
+    b"arn:", b"op://", b"vault:", b"ref+", b"sm://", b"secret://", b"projects/", b"env:",
     b"file:", b"http://", b"https://", b"s3://", b"gs://", b"azurekeyvault", b"awskms", b"sops:",
     b"enc[", b"enc(",
 ];
@@ -525,9 +546,15 @@ fn ends_with_ci(v: &[u8], p: &[u8]) -> bool {
 /// A filesystem path: a path prefix, only path characters, and no random-looking segment.
 fn is_path(v: &[u8]) -> bool {
     let prefixed = [&b"/"[..], b"./", b"../", b"~/", b"c:\\"].iter().any(|p| starts_with_ci(v, p));
-    prefixed
-        && v.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-/~\\:@".contains(&b))
-        && v.split(|&b| b == b'/' || b == b'\\').all(|seg| seg.len() < 12 || class_count(seg) < 3)
+    let random_segment = |seg: &[u8]| {
+        seg.len() >= 12 && [u8::is_ascii_uppercase, u8::is_ascii_lowercase, u8::is_ascii_digit].iter().all(|f| seg.iter().any(f))
+    };
+    let ext = v.iter().rposition(|&b| b == b'.').map(|p| &v[p + 1..]);
+    let file_like = v.contains(&b'/') && ext.is_some_and(|e| (1..=5).contains(&e.len()) && e.iter().all(u8::is_ascii_lowercase));
+    file_like
+        || (prefixed
+            && v.iter().all(|&b| b.is_ascii_alphanumeric() || b"_.-/~\\:@*".contains(&b))
+            && !v.split(|&b| b == b'/' || b == b'\\').any(random_segment))
 }
 
 /// Values that are references, templates, paths or placeholders rather than secrets.
@@ -566,8 +593,9 @@ fn is_wordy(v: &[u8]) -> bool {
     let lower = v.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || seps(b));
     let upper = v.iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || seps(b) || *b == b'=');
     (lower || upper)
-        && v.split(|b| seps(b) || *b == b'=')
-            .all(|seg| seg.iter().all(u8::is_ascii_alphabetic) || seg.iter().all(u8::is_ascii_digit))
+        && v.split(|b| seps(b) || *b == b'=').all(|seg| {
+            seg.len() <= 3 || seg.iter().all(u8::is_ascii_alphabetic) || seg.iter().all(u8::is_ascii_digit)
+        })
 }
 
 /// `ExclusiveStartShardId`, `CloudFrontOriginAccessIdentityList.NextMarker`,

@@ -178,3 +178,38 @@ fn help_completions_and_version() {
     assert!(env.ok(&["completions", "bash"]).contains("_git_vault()"), "git's completion finds _git_vault");
     env.cmd(&["frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn the_template_hooks_are_the_installed_hooks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["pre-commit", "post-merge", "post-rewrite"] {
+        let hook = std::fs::read(root.join("hooks").join(name)).unwrap();
+        assert_eq!(std::fs::read(root.join("git-templates/hooks").join(name)).unwrap(), hook, "git-templates/hooks/{name} is stale");
+        assert_eq!(mode(&root.join("git-templates/hooks").join(name)) & 0o111, 0o111, "{name} is executable");
+    }
+}
+
+#[test]
+fn install_global_covers_every_repository_and_keeps_their_own_hooks() {
+    let env = Env::new();
+    env.ok(&["install", "--global"]);
+    env.ok(&["install", "--global"]);
+    let global = env.git(&["config", "--global", "--get", "core.hooksPath"]);
+    assert!(global.trim().ends_with(".config/git-vault/hooks"), "{global}");
+    // a repository that never ran `git vault install`, with a post-commit hook of its own
+    let hooks = env.repo.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(hooks.join("post-commit"), "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/own-hook-ran\"\n").unwrap();
+    std::fs::set_permissions(hooks.join("post-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(env.repo.join("creds.ini"), "aws_access_key_id = AKIAZ7QW3R5T2Y4U6I2O\n").unwrap();
+    env.git(&["add", "creds.ini"]);
+    let mut cmd = std::process::Command::new("git");
+    hermetic(&mut cmd, &env.home);
+    let out = cmd.current_dir(&env.repo).args(["commit", "-qm", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the global pre-commit hook scans");
+    std::fs::write(env.repo.join("creds.ini"), "clean = true\n").unwrap();
+    env.git(&["add", "creds.ini"]);
+    env.git(&["commit", "-qm", "clean"]);
+    assert!(env.repo.join(".git/own-hook-ran").exists(), "the repository's own hook still runs");
+    assert_eq!(env.git(&["config", "--global", "--get", "diff.agent-vault.textconv"]).trim(), "git-vault textconv");
+}

@@ -23,14 +23,11 @@ pub fn render(bytes: &[u8], escrow: bool, identity: Option<&Identity>) -> String
     };
     let kind = if escrow { "escrowed agent key" } else { "secret" };
     let form = if info.armored { "ASCII-armored" } else { "binary" };
-    let mut tags: Vec<&str> = info.stanzas.iter().map(String::as_str).collect();
+    let mut tags = info.recipient_stanzas();
+    let count = tags.len();
+    tags.sort_unstable();
     tags.dedup();
-    let mut out = format!(
-        "age-encrypted {kind} ({form} age v1)\nrecipients: {} ({})\nsize: {} bytes\n",
-        info.stanzas.len(),
-        tags.join(", "),
-        info.plaintext_len
-    );
+    let mut out = format!("age-encrypted {kind} ({form} age v1)\nrecipients: {count} ({})\nsize: {} bytes\n", tags.join(", "), info.plaintext_len);
     out.push_str(&value_line(bytes, escrow, identity));
     out
 }

@@ -1,0 +1,160 @@
+//! Vault speed benchmark (`harness = false`): `cargo bench --bench vault`.
+//!
+//! Measures, with the release binary, in one invocation:
+//! - `get` against the Go `age -d` decrypting the same file with the same key (the reference run);
+//! - `set` on vaults of 10, 100, 1,000 and 10,000 secrets (flat as the vault grows?);
+//! - `grant` (re-encrypting every secret of a group) over 1,000 and 10,000 secrets.
+//! Prints medians and the ratios against the reference and against the targets of the issue
+//! (the earlier tool: get ≈ 11× `age -d`, set ≈ 90 ms growing with N, grant over 1,000 ≈ 1.8 s).
+//! Set BENCH_QUICK=1 for fewer iterations and no 10,000-secret vault.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use git_vault::crypto;
+use git_vault::store;
+use git_vault::vault::{GroupName, Manifest, Meta, SecretPath, Timestamp};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-vault");
+
+/// A throwaway HOME and repository with a vault of `n` secrets in group `g` and an agent `ci`.
+struct Bench {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    repo: PathBuf,
+}
+
+fn cmd(b: &Bench, program: &str) -> Command {
+    let mut c = Command::new(program);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &b.home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", b.home.join(".gitconfig"))
+        .current_dir(&b.repo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+fn run_ok(mut c: Command) {
+    let st = c.status().expect("runs");
+    assert!(st.success(), "{c:?} failed");
+}
+
+impl Bench {
+    fn new(n: usize) -> Bench {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let (home, repo) = (tmp.path().join("home"), tmp.path().join("repo"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(home.join(".gitconfig"), "[user]\n\tname = Bench\n\temail = bench@example.com\n").unwrap();
+        let b = Bench { _tmp: tmp, home, repo };
+        let mut git = cmd(&b, "git");
+        git.args(["init", "-q"]);
+        run_ok(git);
+        let mut init = cmd(&b, BIN);
+        init.args(["init", "--owner", "bench"]);
+        run_ok(init);
+        let mut add = cmd(&b, BIN);
+        add.args(["add-agent", "ci"]);
+        run_ok(add);
+        b.fill(n);
+        b
+    }
+
+    /// Writes `n` secrets of group g directly (as `set` would, without n commits), one commit.
+    fn fill(&self, n: usize) {
+        let v = self.repo.join(".agent-vault");
+        let owner = git_vault::keys::load(&self.home.join(".agent-vault/owner.key"), "owner").unwrap();
+        let mut m: Manifest = serde_saphyr::from_str(&std::fs::read_to_string(v.join("manifest.yaml")).unwrap()).unwrap();
+        let now = Timestamp::now();
+        let group = GroupName::parse("g").unwrap();
+        for i in 0..n {
+            let path = SecretPath::parse(&format!("g/secret-{i:05}")).unwrap();
+            let ct = crypto::encrypt(&[owner.recipient()], format!("value-{i}").as_bytes()).unwrap();
+            store::write_atomic(&v.join(format!("secrets/{path}.enc")), &ct).unwrap();
+            let meta = Meta::new(path.clone(), group.clone(), now);
+            store::write_atomic(&v.join(format!("secrets/{path}.meta")), store::to_yaml(&meta).unwrap().as_bytes()).unwrap();
+            m.add_secret(&path, &group);
+        }
+        store::write_atomic(&v.join("manifest.yaml"), store::to_yaml(&m).unwrap().as_bytes()).unwrap();
+        let mut add = cmd(self, "git");
+        add.args(["add", "-A"]);
+        run_ok(add);
+        let mut commit = cmd(self, "git");
+        commit.args(["commit", "-q", "--no-verify", "-m", "fill"]);
+        run_ok(commit);
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time(mut f: impl FnMut(), runs: usize) -> Duration {
+    f(); // warm up caches
+    median((0..runs).map(|_| {
+        let t = Instant::now();
+        f();
+        t.elapsed()
+    }).collect())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn bench_get(quick: bool) {
+    let b = Bench::new(1);
+    let key = b.home.join(".agent-vault/owner.key");
+    let enc = b.repo.join(".agent-vault/secrets/g/secret-00000.enc");
+    let runs = if quick { 20 } else { 200 };
+    let age = time(|| { let mut c = cmd(&b, "age"); c.args(["-d", "-i"]).arg(&key).arg(&enc); run_ok(c) }, runs);
+    let ours = time(|| { let mut c = cmd(&b, BIN); c.args(["get", "--no-pull", "g/secret-00000", "--key"]).arg(&key); run_ok(c) }, runs);
+    println!("get      : {:7.2} ms   age -d: {:6.2} ms   ratio {:.2}× (target ≤ 1.2×; the earlier tool ≈ 11×)", ms(ours), ms(age), ours.as_secs_f64() / age.as_secs_f64());
+}
+
+fn bench_set(quick: bool) {
+    let sizes: &[usize] = if quick { &[10, 1000] } else { &[10, 100, 1000, 10_000] };
+    let runs = if quick { 5 } else { 15 };
+    let mut first = None;
+    for &n in sizes {
+        let b = Bench::new(n);
+        let mut i = 0;
+        let update = time(|| { let mut c = cmd(&b, BIN); c.args(["set", "g/secret-00000", "new-value"]); run_ok(c) }, runs);
+        let new = time(|| { i += 1; let mut c = cmd(&b, BIN); c.args(["set", &format!("h/new-{i}"), "v"]); run_ok(c) }, runs);
+        let base = *first.get_or_insert(new);
+        println!("set      : {:7.2} ms new, {:7.2} ms update  in a vault of {n:>6} secrets   (new vs 10 secrets: {:.2}×; target < 20 ms, flat)", ms(new), ms(update), new.as_secs_f64() / base.as_secs_f64());
+    }
+}
+
+fn bench_grant(quick: bool) {
+    let sizes: &[usize] = if quick { &[1000] } else { &[1000, 10_000] };
+    for &n in sizes {
+        let b = Bench::new(n);
+        let mut grant = true;
+        let d = time(|| {
+            let mut c = cmd(&b, BIN);
+            c.args([if grant { "grant" } else { "revoke" }, "ci", "g"]);
+            grant = !grant;
+            run_ok(c)
+        }, 3);
+        let target = if n == 1000 { "earlier tool ≈ 1800 ms; target ≥ 4× faster, ≤ 450 ms".to_owned() } else { "target < 3000 ms".to_owned() };
+        println!("grant    : {:7.0} ms re-encrypting {n:>6} secrets   ({:.2}× faster than 1.8 s per 1,000; {target})", ms(d), 1800.0 * n as f64 / 1000.0 / ms(d));
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` compatibility
+    }
+    let quick = std::env::var_os("BENCH_QUICK").is_some();
+    assert!(Command::new("age").arg("--version").output().is_ok(), "the Go `age` CLI is the reference (apt-get install age)");
+    println!("git-vault {} ({BIN})", env!("CARGO_PKG_VERSION"));
+    bench_get(quick);
+    bench_set(quick);
+    bench_grant(quick);
+}
