@@ -6,12 +6,14 @@ mod add_agent;
 mod add_owner;
 mod check;
 mod completions;
+mod exposure;
 mod get;
 mod init;
 mod install;
 mod list;
 mod list_agents;
 mod list_owners;
+mod log;
 mod merge_driver;
 mod reconcile;
 mod recover_agent;
@@ -78,6 +80,8 @@ pub enum Command {
     Grant(access::GrantArgs),
     Revoke(access::RevokeArgs),
     Check(check::CheckArgs),
+    Log(log::LogArgs),
+    Exposure(exposure::ExposureArgs),
     Reconcile(reconcile::ReconcileArgs),
     Scan(scan::ScanArgs),
     Completions(completions::CompletionsArgs),
@@ -174,6 +178,8 @@ fn run(ctx: &Ctx) -> Result<u8> {
         Command::Grant(a) => access::cmd_grant(ctx, a),
         Command::Revoke(a) => access::cmd_revoke(ctx, a),
         Command::Check(a) => check::cmd_check(ctx, a),
+        Command::Log(a) => log::cmd_log(ctx, a),
+        Command::Exposure(a) => exposure::cmd_exposure(ctx, a),
         Command::Reconcile(a) => reconcile::cmd_reconcile(ctx, a),
         Command::Scan(a) => scan::cmd_scan(ctx, a),
         Command::Completions(a) => completions::cmd_completions(ctx, a),

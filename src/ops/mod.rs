@@ -10,6 +10,7 @@ pub mod access;
 pub mod agents;
 pub mod check;
 pub mod drivers;
+pub mod history;
 pub mod init;
 pub mod owners;
 pub mod reconcile;

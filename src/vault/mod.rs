@@ -2,6 +2,8 @@
 //! Nothing here touches the file system, processes, the environment or the clock.
 
 pub mod config;
+pub mod events;
+pub mod exposure;
 pub mod manifest;
 pub mod merge;
 pub mod meta;
