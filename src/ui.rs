@@ -47,6 +47,12 @@ impl Ui {
         }
     }
 
+    /// The raw output streams, for relaying a child process's (already masked) output as is
+    /// (`git vault run`).
+    pub fn child_sinks(&self) -> (io::Stdout, io::Stderr) {
+        (io::stdout(), io::stderr())
+    }
+
     /// A message for people on stderr (silenced by --quiet).
     pub fn info(&self, msg: &str) {
         if !self.quiet {

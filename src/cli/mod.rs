@@ -14,6 +14,7 @@ mod list;
 mod list_agents;
 mod list_owners;
 mod log;
+mod mcp;
 mod merge_driver;
 mod reconcile;
 mod recover_agent;
@@ -21,6 +22,7 @@ mod remove_agent;
 mod remove_owner;
 mod restore_agent;
 mod rm;
+mod run;
 mod scan;
 mod set;
 mod textconv;
@@ -83,6 +85,8 @@ pub enum Command {
     Log(log::LogArgs),
     Exposure(exposure::ExposureArgs),
     Reconcile(reconcile::ReconcileArgs),
+    Run(run::RunArgs),
+    Mcp(mcp::McpArgs),
     Scan(scan::ScanArgs),
     Completions(completions::CompletionsArgs),
     Textconv(textconv::TextconvArgs),
@@ -181,6 +185,8 @@ fn run(ctx: &Ctx) -> Result<u8> {
         Command::Log(a) => log::cmd_log(ctx, a),
         Command::Exposure(a) => exposure::cmd_exposure(ctx, a),
         Command::Reconcile(a) => reconcile::cmd_reconcile(ctx, a),
+        Command::Run(a) => run::cmd_run(ctx, a),
+        Command::Mcp(a) => mcp::cmd_mcp(ctx, a),
         Command::Scan(a) => scan::cmd_scan(ctx, a),
         Command::Completions(a) => completions::cmd_completions(ctx, a),
         Command::Textconv(a) => textconv::cmd_textconv(ctx, a),

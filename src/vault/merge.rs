@@ -13,8 +13,12 @@ use super::manifest::{Agent, Extra, Group, Manifest, Owner};
 use super::meta::Meta;
 use super::names::{AgentName, SecretPath};
 
+/// Both sides changed one value, differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collision;
+
 /// The one rule: agree → that; one side unchanged → the other; both changed → conflict.
-pub fn merge3<T: PartialEq + Clone>(base: Option<&T>, ours: Option<&T>, theirs: Option<&T>) -> Result<Option<T>, ()> {
+pub fn merge3<T: PartialEq + Clone>(base: Option<&T>, ours: Option<&T>, theirs: Option<&T>) -> Result<Option<T>, Collision> {
     if ours == theirs {
         Ok(ours.cloned())
     } else if ours == base {
@@ -22,7 +26,7 @@ pub fn merge3<T: PartialEq + Clone>(base: Option<&T>, ours: Option<&T>, theirs: 
     } else if theirs == base {
         Ok(ours.cloned())
     } else {
-        Err(())
+        Err(Collision)
     }
 }
 
@@ -52,7 +56,7 @@ fn merge_extra(base: Option<&Extra>, ours: &Extra, theirs: &Extra, what: &str, c
                 out.insert(key, v);
             }
             Ok(None) => {}
-            Err(()) => conflicts.push(format!("{what}: field {key:?} was changed differently on both sides")),
+            Err(Collision) => conflicts.push(format!("{what}: field {key:?} was changed differently on both sides")),
         }
     }
     out
@@ -109,7 +113,7 @@ fn pick<'a, E>(o: Option<&'a E>, t: Option<&'a E>) -> &'a E {
 
 fn merge_owner(b: Option<&Owner>, o: Option<&Owner>, t: Option<&Owner>, conflicts: &mut Vec<String>) -> Owner {
     let (Some(o), Some(t)) = (o, t) else { return pick(o, t).clone() };
-    let key = merge3(b.map(|b| &b.public_key), Some(&o.public_key), Some(&t.public_key)).unwrap_or_else(|()| {
+    let key = merge3(b.map(|b| &b.public_key), Some(&o.public_key), Some(&t.public_key)).unwrap_or_else(|Collision| {
         conflicts.push(format!("owner {:?}: the key was changed differently on both sides", o.name.as_str()));
         None
     });

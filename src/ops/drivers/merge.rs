@@ -116,7 +116,7 @@ fn classify(path: &str) -> Option<Target> {
     if rel.starts_with("secrets/") && rel.ends_with(".meta") {
         return Some(Target::Meta { prefix });
     }
-    rel.starts_with("agents/").then_some(()).filter(|()| rel.ends_with(".escrow")).map(|()| Target::Escrow { prefix })
+    (rel.starts_with("agents/") && rel.ends_with(".escrow")).then_some(Target::Escrow { prefix })
 }
 
 /// The merged manifest and the commits it came from.
@@ -219,7 +219,7 @@ fn secret(sides: &Sides, start: &Path, opts: &Options) -> Result<Outcome> {
     let value = match merge3(b.as_ref(), o.as_ref(), t.as_ref()) {
         Ok(Some(v)) => v,
         Ok(None) => return conflict(format!("{}: deleted on both sides", sides.path)),
-        Err(()) => {
+        Err(_) => {
             let name = stem.as_deref().unwrap_or(&sides.path);
             return conflict(format!(
                 "secret {name:?} was set to different values on both sides: ours is kept in the work tree, theirs is in the commit being merged (`git show MERGE_HEAD:{}` or the picked commit); set the right one with `git vault set {name}`, then `git vault reconcile`",
