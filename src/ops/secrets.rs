@@ -184,7 +184,7 @@ pub fn info(vault: &Vault, m: &Manifest, path: &SecretPath) -> Result<SecretInfo
             created: secs(meta.created),
             rotated: secs(meta.rotated),
             expires: secs(meta.expires),
-            authorized_agents: meta.authorized_agents,
+            authorized_agents: meta.authorized_agents.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
         },
         None => SecretInfo {
             name: path.clone(),

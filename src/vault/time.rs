@@ -18,7 +18,13 @@ pub struct TimestampError(String);
 
 impl Timestamp {
     pub fn parse(raw: &str) -> Result<Self, TimestampError> {
-        raw.trim().parse::<jiff::Timestamp>().map(Self).map_err(|_| TimestampError(raw.to_owned()))
+        let t = raw.trim();
+        // RFC 3339 years have four digits; jiff also reads signed six-digit years, which are not
+        // timestamps a vault writes and sit at the edge of its range.
+        if t.starts_with(['+', '-']) {
+            return Err(TimestampError(raw.to_owned()));
+        }
+        t.parse::<jiff::Timestamp>().map(Self).map_err(|_| TimestampError(raw.to_owned()))
     }
 
     /// The current time, truncated to whole seconds (the form the vault writes).
@@ -90,5 +96,6 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         assert!(Timestamp::parse("yesterday").is_err());
+        assert!(Timestamp::parse("-009999-01-02T01:59:58.5Z").is_err());
     }
 }

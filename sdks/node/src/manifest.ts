@@ -2,11 +2,20 @@
  * The plaintext policy and metadata files of a vault (FORMAT.md): `manifest.yaml` and
  * `secrets/<path>.meta`. Every policy read goes through `readManifest`, so the planned policy
  * integrity check (SPEC 10) has one place to live. Unknown fields are ignored by this reader.
+ *
+ * YAML is read the way the CLI reads it: every plain scalar is the string it is, except `null`,
+ * `Null`, `NULL`, `~` and the empty scalar (no YAML 1.1/1.2 type guessing, so names such as `on`,
+ * `010` or `1.10` and timestamps read exactly as written); merge keys (`<<`) are applied; a duplicate,
+ * null or non-scalar key makes the document invalid; an unknown tag is ignored, and an explicitly
+ * typed scalar (`!!int 5`) is not a string.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { isCollection, isScalar, parseDocument, visit } from "yaml";
+import type { DocumentOptions, ParseOptions, ScalarTag, SchemaOptions } from "yaml";
 import { VaultError } from "./errors.js";
+import { validateName, validateSecretPath } from "./names.js";
+import { parseTimestamp } from "./timestamp.js";
 
 export interface ManifestAgent {
   name: string;
@@ -26,7 +35,8 @@ export interface Manifest {
 }
 
 export interface SecretMeta {
-  group: string | null;
+  name: string;
+  group: string;
   created: string | null;
   rotated: string | null;
   expires: string | null;
@@ -36,26 +46,67 @@ export interface SecretMeta {
 type Mapping = Record<string, unknown>;
 
 function isMapping(value: unknown): value is Mapping {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof TypedScalar);
 }
+
+/** A scalar with an explicit YAML type tag (`!!int 5`): never a string, as for the CLI. */
+class TypedScalar {
+  constructor(
+    readonly tag: string,
+    readonly source: string,
+  ) {}
+}
+
+const NULL_TAG: ScalarTag = {
+  tag: "tag:yaml.org,2002:null",
+  default: true,
+  test: /^(?:~|null|Null|NULL)?$/,
+  resolve: () => null,
+};
+const TYPED_TAGS: ScalarTag[] = ["bool", "int", "float", "timestamp", "binary"].map((name) => ({
+  tag: `tag:yaml.org,2002:${name}`,
+  resolve: (source: string) => new TypedScalar(name, source),
+}));
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  schema: "failsafe",
+  customTags: [NULL_TAG, ...TYPED_TAGS],
+  merge: true,
+  uniqueKeys: true,
+};
+
+// Characters YAML does not allow in a stream (outside its printable set), refused as the CLI does.
+const NON_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
 /** Parses YAML text whose top level must be a mapping; `file` names it in errors. */
 function parseMapping(text: string, file: string): Mapping {
-  let doc: unknown;
-  try {
-    doc = parse(text, { logLevel: "error" });
-  } catch (err) {
-    const first = String((err as Error).message).split("\n")[0]!.replace(/:\s*$/, "");
+  if (NON_PRINTABLE.test(text)) throw new VaultError(`${file} is corrupt (not valid YAML: a control character)`);
+  const doc = parseDocument(text, YAML_OPTIONS);
+  const error = doc.errors[0];
+  if (error) {
+    const first = String(error.message).split("\n")[0]!.replace(/:\s*$/, "");
     throw new VaultError(`${file} is corrupt (not valid YAML: ${first})`);
   }
-  if (!isMapping(doc)) throw new VaultError(`${file} is corrupt (expected a YAML mapping)`);
-  return doc;
+  visit(doc, {
+    Pair(_, pair) {
+      const key = pair.key;
+      if (isCollection(key) || (isScalar(key) && key.value === null) || key === null) {
+        throw new VaultError(`${file} is corrupt (not valid YAML: a mapping key must be a non-null scalar)`);
+      }
+    },
+  });
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    throw new VaultError(`${file} is corrupt (not valid YAML: ${String((err as Error).message).split("\n")[0]})`);
+  }
+  if (!isMapping(value)) throw new VaultError(`${file} is corrupt (expected a YAML mapping)`);
+  return value;
 }
 
 /** A scalar name as a string (YAML may type an unquoted `123` as a number). */
 function scalar(value: unknown, what: string, file: string): string {
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
   throw new VaultError(`${file} is corrupt (${what} must be a string)`);
 }
 
@@ -122,38 +173,63 @@ export function readersOf(manifest: Manifest, path: string): string[] {
   return [...out].sort(compareCodePoints);
 }
 
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})))?$/;
-
 /**
- * An RFC 3339 timestamp (fractional seconds and offsets accepted, as is a bare date) normalised to
- * UTC with whole seconds, `YYYY-MM-DDTHH:MM:SSZ`; null when absent or unreadable.
+ * A timestamp as listed: UTC, whole seconds, `YYYY-MM-DDTHH:MM:SSZ`; null when absent or not a
+ * timestamp the CLI accepts (see `timestamp.ts`).
  */
 export function normaliseTimestamp(value: unknown): string | null {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString().slice(0, 19) + "Z";
   if (typeof value !== "string") return null;
-  const m = TIMESTAMP.exec(value.trim());
-  if (!m) return null;
-  const [, y, mo, d, h = "0", mi = "0", s = "0", , sign, oh = "0", om = "0"] = m;
-  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31) return null;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
-  const offsetMinutes = sign ? (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
-  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetMinutes * 60_000;
-  const date = new Date(ms);
-  if (Number.isNaN(ms) || date.getUTCFullYear() > 9999 || date.getUTCFullYear() < 0) return null;
-  return date.toISOString().slice(0, 19) + "Z";
+  return parseTimestamp(value);
 }
 
-/** Parses the text of a `.meta` file; `file` names it in errors. */
+function metaName(doc: Mapping, key: string, file: string, check: (value: string) => void): string {
+  const value = scalar(doc[key], key, file);
+  try {
+    check(value);
+  } catch (err) {
+    throw new VaultError(`${file} is corrupt (${key}: ${(err as Error).message})`);
+  }
+  return value;
+}
+
+function metaTimestamp(doc: Mapping, key: string, file: string): string | null {
+  const value = doc[key];
+  if (value === undefined || value === null) return null;
+  const parsed = typeof value === "string" ? parseTimestamp(value) : null;
+  if (parsed === null) throw new VaultError(`${file} is corrupt (${key} is not an RFC 3339 timestamp)`);
+  return parsed;
+}
+
+/**
+ * Parses the text of a `.meta` file as the CLI does; `file` names it in errors. Throws a VaultError
+ * where the CLI cannot read the file: `name` (a valid secret path) and `group` (a valid group name)
+ * are required; `created`, `rotated` and `expires` are absent, null or timestamps the CLI accepts;
+ * `authorized_agents` is absent or a list of valid agent names (returned sorted). One field out of
+ * line makes the whole file unreadable, as for the CLI.
+ */
 export function parseMeta(text: string, file: string): SecretMeta {
   const doc = parseMapping(text, file);
-  return {
-    group: doc.group === undefined || doc.group === null ? null : scalar(doc.group, "group", file),
-    created: normaliseTimestamp(doc.created),
-    rotated: normaliseTimestamp(doc.rotated),
-    expires: normaliseTimestamp(doc.expires),
-    authorizedAgents: names(doc.authorized_agents, "authorized_agents", file).sort(compareCodePoints),
-  };
+  const name = metaName(doc, "name", file, (v) => validateSecretPath(v));
+  const group = metaName(doc, "group", file, (v) => validateName(v, "group name"));
+  const created = metaTimestamp(doc, "created", file);
+  const rotated = metaTimestamp(doc, "rotated", file);
+  const expires = metaTimestamp(doc, "expires", file);
+  let authorizedAgents: string[] = [];
+  if (Object.hasOwn(doc, "authorized_agents")) {
+    const raw = doc.authorized_agents;
+    if (!Array.isArray(raw)) throw new VaultError(`${file} is corrupt (authorized_agents must be a list)`);
+    authorizedAgents = raw.map((item, i) => {
+      const agent = scalar(item, `authorized_agents[${i}]`, file);
+      try {
+        validateName(agent, "agent name");
+      } catch (err) {
+        throw new VaultError(`${file} is corrupt (authorized_agents[${i}]: ${(err as Error).message})`);
+      }
+      return agent;
+    });
+  }
+  return { name, group, created, rotated, expires, authorizedAgents: authorizedAgents.sort(compareCodePoints) };
 }
 
 /** Orders strings by Unicode code point (as Rust and Python do), not by UTF-16 unit. */

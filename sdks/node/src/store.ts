@@ -7,8 +7,8 @@
 import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { armor } from "age-encryption";
-import { parse } from "yaml";
 import { VaultError } from "./errors.js";
+import { parseMeta } from "./manifest.js";
 
 export const VAULT_DIR = ".agent-vault";
 const ARMOR_HEADER = "-----BEGIN AGE ENCRYPTED FILE-----";
@@ -60,16 +60,26 @@ export async function locate(root: string, path: string): Promise<SecretFiles | 
   return claimant === null || claimant === path ? legacy : null;
 }
 
-/** The `name` a `.meta` file declares, or null when it has none or cannot be read (then it is claimed). */
+/**
+ * The `name` a `.meta` file declares, or null when there is none or the file cannot be read as
+ * the CLI reads it (then the legacy file is taken as this secret's, as the CLI does).
+ */
 async function claimedBy(root: string, rel: string): Promise<string | null> {
   const data = await readVaultFile(root, rel);
   if (data === null) return null;
   try {
-    const doc: unknown = parse(data.toString("utf8"), { logLevel: "silent" });
-    const name = (doc as { name?: unknown } | null)?.name;
-    return typeof name === "string" ? name : null;
+    return parseMeta(decodeUtf8(data, rel), rel).name;
   } catch {
     return null;
+  }
+}
+
+/** UTF-8 text of a vault file (a BOM is dropped); VaultError when it is not UTF-8. */
+export function decodeUtf8(data: Uint8Array, label: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    throw new VaultError(`${label} is corrupt (not UTF-8 text)`);
   }
 }
 

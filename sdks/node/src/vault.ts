@@ -12,7 +12,7 @@ import { DEFAULT_GIT_TIMEOUT_MS, ensureClone, isRemoteUrl, redact, safePull, typ
 import { resolveIdentity } from "./identity.js";
 import { compareCodePoints, parseMeta, readManifest, readersOf, type Manifest, type SecretMeta } from "./manifest.js";
 import { validateName, validateSecretPath } from "./names.js";
-import { VAULT_DIR, locate, readVaultFile, unarmor } from "./store.js";
+import { VAULT_DIR, decodeUtf8, locate, readVaultFile, unarmor } from "./store.js";
 
 export interface VaultOptions {
   /** A directory inside the vault's repository (searched upward), or a remote Git URL. Default: cwd. */
@@ -132,44 +132,54 @@ export class Vault {
   }
 
   /**
-   * Every secret listed in the manifest's groups, sorted by name, with its `.meta` metadata.
-   * With `group`, only the secrets that group lists (or whose `.meta` names it).
+   * Every secret listed in the manifest's groups, once each, sorted by name, with its `.meta`
+   * metadata: what `git vault list --json` prints (`authorizedAgents` is its `authorized_agents`).
+   * Timestamps are UTC with whole seconds, agents sorted. When the `.meta` is missing or unreadable
+   * by the CLI's rules (see `parseMeta`; for example a timestamp that does not parse), the group is
+   * the first manifest group listing the secret, the agents are those the manifest allows (sorted)
+   * and the timestamps are null; a warning names the file.
+   *
+   * With `group`, only the secrets that the manifest's group `group` lists (not the secrets whose
+   * `.meta` names it), like `git vault list --group`. A group the manifest does not define gives an
+   * empty list (the CLI reports `group_not_found` instead); an invalid group name rejects with
+   * InvalidIdentifierError.
    */
   async listSecrets(group?: string): Promise<SecretInfo[]> {
     if (group !== undefined) validateName(group, "group name");
     const root = await this.#ready();
     const manifest = await this.#readManifest(root);
 
-    const firstGroup = new Map<string, string>();
+    const listing = new Map<string, string[]>(); // secret → the groups listing it, in manifest order
     for (const g of manifest.groups) {
       for (const name of g.secrets) {
-        if (firstGroup.has(name)) continue;
+        const groups = listing.get(name);
+        if (groups) {
+          groups.push(g.name);
+          continue;
+        }
         try {
           validateSecretPath(name);
-          firstGroup.set(name, g.name);
+          listing.set(name, [g.name]);
         } catch (err) {
           warn(`manifest.yaml lists an invalid secret, skipped: ${(err as Error).message}`, "GIT_VAULT_INVALID_NAME");
         }
       }
     }
-    const listedIn = (name: string, g: string) =>
-      manifest.groups.some((entry) => entry.name === g && entry.secrets.includes(name));
 
-    const names = [...firstGroup.keys()].sort(compareCodePoints);
-    const infos = await Promise.all(
+    const names = [...listing.keys()]
+      .filter((name) => group === undefined || listing.get(name)!.includes(group))
+      .sort(compareCodePoints);
+    return Promise.all(
       names.map(async (name): Promise<SecretInfo> => {
         const meta = await this.#readMeta(root, name);
-        return {
-          name,
-          group: meta?.group ?? firstGroup.get(name)!,
-          created: meta?.created ?? null,
-          rotated: meta?.rotated ?? null,
-          expires: meta?.expires ?? null,
-          authorizedAgents: meta?.authorizedAgents ?? readersOf(manifest, name),
-        };
+        if (meta === null) {
+          const fallback = { group: listing.get(name)![0]!, created: null, rotated: null, expires: null };
+          return { name, ...fallback, authorizedAgents: readersOf(manifest, name) };
+        }
+        const { group: metaGroup, created, rotated, expires, authorizedAgents } = meta;
+        return { name, group: metaGroup, created, rotated, expires, authorizedAgents };
       }),
     );
-    return group === undefined ? infos : infos.filter((s) => s.group === group || listedIn(s.name, group));
   }
 
   /** The agents of the manifest, in manifest order, with their groups. */
@@ -257,7 +267,7 @@ export class Vault {
     const data = files && (await readVaultFile(root, files.meta));
     if (!files || !data) return null;
     try {
-      return parseMeta(data.toString("utf8"), files.meta);
+      return parseMeta(decodeUtf8(data, files.meta), files.meta);
     } catch (err) {
       warn(`${(err as Error).message}; listing what the manifest says`, "GIT_VAULT_META");
       return null;

@@ -32,7 +32,7 @@ before(async () => {
       value: "t",
       meta:
         "name: timed/one\ngroup: timed\ncreated: 2026-03-04T05:06:07.999999999+02:00\n" +
-        "rotated: '2026-03-04T05:06:07Z'\nexpires: 2027-01-01\nauthorized_agents: [zeta, ci, alpha]\nfuture_field: {a: 1}\n",
+        "rotated: '2026-03-04T05:06:07Z'\nexpires: 2027-01-01 01:00:00+01:00\nauthorized_agents: [zeta, ci, alpha]\nfuture_field: {a: 1}\n",
     },
   });
   writeFileSync(enc("app/corrupt"), Buffer.from("not an age file at all\n"));

@@ -164,7 +164,7 @@ def test_list_secrets_rules(tmp_path: Path, owner: x25519.Identity) -> None:
     (secrets / "nometa" / "key.meta").unlink()
     (secrets / "shared" / "key.meta").write_text(
         "name: shared/key\ngroup: second\ncreated: 2026-01-02T04:04:05.5+01:00\n"
-        "rotated: '2026-01-02T03:04:05Z'\nexpires: 2026-12-31\n"
+        "rotated: '2026-01-02T03:04:05Z'\nexpires: 2026-12-31 00:00:00+00:00\n"
         "authorized_agents: [zeta, ci]\nx-unknown: {a: 1}\n"
     )
     manifest = yaml.safe_load((repo / ".agent-vault" / "manifest.yaml").read_text())
@@ -218,11 +218,23 @@ def test_list_secrets_rules(tmp_path: Path, owner: x25519.Identity) -> None:
         ("2026-01-02t03:04:05.9z", "2026-01-02T03:04:05Z"),
         ("2026-01-02T03:04:05+02:00", "2026-01-02T01:04:05Z"),
         ("2026-01-01T23:30:00-01:00", "2026-01-02T00:30:00Z"),
-        ("2026-01-02 03:04:05", "2026-01-02T03:04:05Z"),
-        ("2026-01-02", "2026-01-02T00:00:00Z"),
+        ("2026-01-02 03:04:05Z", "2026-01-02T03:04:05Z"),
+        ("20260102T030405+0100", "2026-01-02T02:04:05Z"),
+        ("2026-12-31T23:59:60Z", "2026-12-31T23:59:59Z"),
+        ("2026-01-02T03:04:05Z[Europe/Paris]", "2026-01-02T03:04:05Z"),
+        ("1969-12-31T23:59:59.5Z", "1970-01-01T00:00:00Z"),  # whole seconds toward zero, as the CLI
+        ("-000001-01-01T00:00:00Z", "-000001-01-01T00:00:00Z"),
         (None, None),
-        ("not a time", "not a time"),
-        ("2026-13-45T00:00:00Z", "2026-13-45T00:00:00Z"),
+        # not timestamps for the CLI either: no offset, a bare date, out of range, not a date
+        ("2026-01-02 03:04:05", None),
+        ("2026-01-02", None),
+        ("not a time", None),
+        ("2026-13-45T00:00:00Z", None),
+        ("2026-02-29T00:00:00Z", None),
+        ("2026-01-02T03:04:05.1234567891Z", None),
+        ("9999-12-31T00:00:00Z", None),
+        ("2026-01-02T03:04:05Z[!foo=bar]", None),
+        ("\uff12\uff10\uff12\uff16-01-02T03:04:05Z", None),
     ],
 )
 def test_normalize_timestamp(raw: str | None, expected: str | None) -> None:

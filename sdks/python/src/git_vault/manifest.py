@@ -3,35 +3,72 @@
 Every policy read goes through :func:`load_manifest`, the one place where a future integrity
 check of the policy (SPEC section 10) will live.
 
-YAML is read with a :class:`yaml.SafeLoader` subclass that keeps every plain scalar as the string
-it is, except ``null``/``~``/empty: no YAML 1.1 guessing, so names such as ``on``, ``010`` or
-``1.10`` and timestamps read exactly as written, whatever YAML emitter wrote the file.
+YAML is read the way the CLI reads it: every plain scalar is the string it is, except ``null``,
+``Null``, ``NULL``, ``~`` and the empty scalar (no YAML 1.1 guessing, so names such as ``on``,
+``010`` or ``1.10`` and timestamps read exactly as written, whatever YAML emitter wrote the file); merge keys
+(``<<``) are applied; a duplicate, null or non-scalar key makes the document invalid; an unknown
+tag is ignored.
+
+A ``.meta`` file is read only when the CLI can read it (:func:`load_meta`); otherwise the listing
+falls back to what the manifest says, as ``git vault list`` does.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
 from .errors import VaultError
+from .names import validate_name, validate_secret_path
+from .timestamps import parse_timestamp
 
 __all__ = ["Agent", "Group", "Manifest", "Meta", "load_manifest", "load_meta", "normalize_timestamp"]
 
 SUPPORTED_VERSION = "1"
 
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader resolving only ``null`` implicitly; every other plain scalar is a string."""
+    """SafeLoader resolving only nulls and ``<<``; every other plain scalar is a string."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[str] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == _MERGE:
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _NULL:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a non-null scalar", key_node.start_mark
+                )
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag == "tag:yaml.org,2002:null"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _construct_untagged(loader: _Loader, node: yaml.Node) -> object:
+    """An unknown tag (``!foo``) is ignored: the node reads as if untagged."""
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    assert isinstance(node, yaml.MappingNode)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.yaml_implicit_resolvers = {}
+_Loader.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Loader.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+_Loader.add_constructor(None, _construct_untagged)
 
 
 def _load_yaml(path: Path, what: str) -> object:
@@ -158,56 +195,69 @@ class Meta:
     authorized_agents: list[str]
 
 
+def _meta_name(doc: dict[object, object], key: str, what: str, check: Callable[[str], object]) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str):
+        raise _malformed(what, key, "a string")
+    try:
+        check(value)
+    except VaultError as exc:
+        raise VaultError(f"{what} is malformed: {key}: {exc}") from None
+    return value
+
+
+def _meta_timestamp(doc: dict[object, object], key: str, what: str) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _malformed(what, key, "an RFC 3339 timestamp")
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise VaultError(f"{what} is malformed: {key} {value!r} is not an RFC 3339 timestamp")
+    return parsed
+
+
 def load_meta(path: Path, what: str) -> Meta:
-    """Read a ``.meta`` file; timestamps normalised with :func:`normalize_timestamp`."""
+    """Read a ``.meta`` file as the CLI does, or raise :class:`VaultError` where the CLI cannot read it.
+
+    ``name`` (a valid secret path) and ``group`` (a valid group name) are required; ``created``,
+    ``rotated`` and ``expires`` are absent, null or timestamps the CLI accepts
+    (:func:`git_vault.timestamps.parse_timestamp`), listed in UTC with whole seconds;
+    ``authorized_agents`` is absent or a list of valid agent names (listed sorted). One field out
+    of line makes the whole file unreadable, as for the CLI.
+    """
     doc = _as_mapping(_load_yaml(path, what), what, "the document")
-    return Meta(
-        name=_as_str(doc.get("name"), what, "name"),
-        group=_as_str(doc.get("group"), what, "group"),
-        created=normalize_timestamp(doc.get("created")),
-        rotated=normalize_timestamp(doc.get("rotated")),
-        expires=normalize_timestamp(doc.get("expires")),
-        authorized_agents=sorted(_str_list(doc.get("authorized_agents"), what, "authorized_agents")),
-    )
-
-
-_TIMESTAMP_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?)?"
-)
+    name = _meta_name(doc, "name", what, validate_secret_path)
+    group = _meta_name(doc, "group", what, lambda g: validate_name(g, "group name"))
+    created = _meta_timestamp(doc, "created", what)
+    rotated = _meta_timestamp(doc, "rotated", what)
+    expires = _meta_timestamp(doc, "expires", what)
+    agents: list[str] = []
+    if "authorized_agents" in doc:
+        raw = doc["authorized_agents"]
+        if not isinstance(raw, list):
+            raise _malformed(what, "authorized_agents", "a list")
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                raise _malformed(what, f"authorized_agents[{i}]", "a string")
+            try:
+                validate_name(item, "agent name")
+            except VaultError as exc:
+                raise VaultError(f"{what} is malformed: authorized_agents[{i}]: {exc}") from None
+            agents.append(item)
+    return Meta(name, group, created, rotated, expires, sorted(agents))
 
 
 def normalize_timestamp(value: object) -> str | None:
-    """RFC 3339 (fractional seconds and offsets accepted) → UTC ``YYYY-MM-DDTHH:MM:SSZ``.
-
-    ``None`` stays ``None``; a value that is not a timestamp is returned as its text, unchanged.
-    """
-    if value is None:
-        return None
+    """A timestamp as listed: UTC, whole seconds, ``YYYY-MM-DDTHH:MM:SSZ``; None when absent or
+    not a timestamp the CLI accepts (see :mod:`git_vault.timestamps`)."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    else:
-        text = str(value).strip()
-        match = _TIMESTAMP_RE.fullmatch(text)
-        if not match:
-            return text
-        year, month, day, hour, minute, second, _z, sign, off_h, off_m = match.groups()
-        offset = timedelta(0)
-        if sign:
-            offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
         try:
-            moment = datetime(
-                int(year),
-                int(month),
-                int(day),
-                int(hour or 0),
-                int(minute or 0),
-                min(int(second or 0), 59),  # a leap second :60 is clamped
-                tzinfo=timezone(offset),
-            )
-        except ValueError:
-            return text
-    try:
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except OverflowError:
-        return str(value)
+            return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    return parse_timestamp(value)

@@ -221,12 +221,20 @@ class Vault:
         return text
 
     def list_secrets(self, group: str | None = None) -> list[dict[str, Any]]:
-        """Metadata of every secret (never a value), sorted by name.
+        """Metadata of every secret (never a value), sorted by name: what ``git vault list --json``
+        prints.
 
-        Each entry has ``name, group, created, rotated, expires, authorized_agents``, from the
-        secret's ``.meta``; when that is missing or unreadable, the group is the first one listing
-        the secret and the agents are those the manifest allows. With ``group``, only the secrets
-        that group lists (like ``git vault list --group``).
+        The secrets are those the manifest's groups list, each once. Each entry has ``name, group,
+        created, rotated, expires, authorized_agents``, from the secret's ``.meta`` (timestamps in
+        UTC with whole seconds, agents sorted). When the ``.meta`` is missing or unreadable by the
+        CLI's rules (see :func:`git_vault.manifest.load_meta`; for example a timestamp that does not
+        parse), the group is the first manifest group listing the secret, the agents are those the
+        manifest allows (sorted) and the timestamps are None; a warning names the file.
+
+        With ``group``, only the secrets that the manifest's group ``group`` lists (not the secrets
+        whose ``.meta`` names it), like ``git vault list --group``. A group the manifest does not
+        define gives an empty list (the CLI reports ``group_not_found`` instead); an invalid group
+        name raises :class:`InvalidIdentifierError`.
         """
         self._check_open()
         if group is not None:
