@@ -118,7 +118,10 @@ fn main() {
     for (name, r) in [(format!("{threads} threads"), &par), ("1 thread".to_string(), &one)] {
         println!(
             "{name:>10}: {:.2} s wall, {:.2} s CPU -> {:.0} MB/CPU-s, {:.0} MB/s wall",
-            r.wall.as_secs_f64(), r.cpu, mb / r.cpu.max(0.01), mb / r.wall.as_secs_f64()
+            r.wall.as_secs_f64(),
+            r.cpu,
+            mb / r.cpu.max(0.01),
+            mb / r.wall.as_secs_f64()
         );
     }
     println!("small input (2 KB): {build:.2} ms incl. scanner construction, {scan:.3} ms scan only");

@@ -48,8 +48,8 @@ impl Identity {
             if found.is_some() {
                 return Err("the key file holds more than one identity");
             }
-            let id = age::x25519::Identity::from_str(line)
-                .map_err(|_| "the key file does not hold a valid age identity (AGE-SECRET-KEY-1…)")?;
+            let id =
+                age::x25519::Identity::from_str(line).map_err(|_| "the key file does not hold a valid age identity (AGE-SECRET-KEY-1…)")?;
             found = Some(id);
         }
         found.map(Self::from_inner).ok_or("the key file holds no age identity")
@@ -62,11 +62,7 @@ impl Identity {
     /// The identity in the `age-keygen` file form, ready to be written to a key file.
     pub fn to_key_file(&self, created: &str) -> Zeroizing<String> {
         let secret: SecretString = self.inner.to_string();
-        Zeroizing::new(format!(
-            "# created: {created}\n# public key: {}\n{}\n",
-            self.recipient,
-            secret.expose_secret()
-        ))
+        Zeroizing::new(format!("# created: {created}\n# public key: {}\n{}\n", self.recipient, secret.expose_secret()))
     }
 
     pub(crate) fn as_age(&self) -> &age::x25519::Identity {
@@ -81,9 +77,7 @@ pub struct Recipient(age::x25519::Recipient);
 impl Recipient {
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let t = text.trim();
-        age::x25519::Recipient::from_str(t)
-            .map(Recipient)
-            .map_err(|e| format!("{t:?} is not an age recipient (age1…): {e}"))
+        age::x25519::Recipient::from_str(t).map(Recipient).map_err(|e| format!("{t:?} is not an age recipient (age1…): {e}"))
     }
 }
 
@@ -150,10 +144,8 @@ impl DecryptFailure {
     /// The library error for a failure to read `what` (a file name, never a value).
     pub fn into_error(self, what: &str) -> Error {
         match self {
-            DecryptFailure::NotAuthorized => {
-                Error::new(ErrorKind::NotAuthorized, format!("this key cannot decrypt {what}"))
-                    .hint("the key is not among the recipients: ask an owner to grant access, or pass the right key with --key")
-            }
+            DecryptFailure::NotAuthorized => Error::new(ErrorKind::NotAuthorized, format!("this key cannot decrypt {what}"))
+                .hint("the key is not among the recipients: ask an owner to grant access, or pass the right key with --key"),
             DecryptFailure::Corrupt(reason) => Error::new(ErrorKind::Io, format!("{what} is corrupt: {reason}"))
                 .hint("restore it from git history, or run `git vault check` to see the damage"),
         }

@@ -156,8 +156,6 @@ pub struct JsonErrorBody<'a> {
 
 impl Error {
     pub fn to_json(&self) -> JsonError<'_> {
-        JsonError {
-            error: JsonErrorBody { kind: self.kind.as_str(), message: self.full_message(), hint: self.hint.as_deref() },
-        }
+        JsonError { error: JsonErrorBody { kind: self.kind.as_str(), message: self.full_message(), hint: self.hint.as_deref() } }
     }
 }

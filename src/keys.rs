@@ -87,8 +87,7 @@ pub fn resolve(flag: Option<&Path>, env: &KeyEnv) -> Result<(Identity, KeySource
     if let Some(value) = &env.agent_vault_key {
         let trimmed = value.trim();
         if trimmed.starts_with("AGE-SECRET-KEY-") {
-            let id = Identity::parse(trimmed)
-                .map_err(|e| Error::new(ErrorKind::NoIdentity, format!("AGENT_VAULT_KEY: {e}")))?;
+            let id = Identity::parse(trimmed).map_err(|e| Error::new(ErrorKind::NoIdentity, format!("AGENT_VAULT_KEY: {e}")))?;
             return Ok((id, KeySource::EnvValue));
         }
         let path = PathBuf::from(trimmed);

@@ -3,12 +3,13 @@
 //! lock that serialises commands. Reading refuses symlinks and non-regular files, so a crafted
 //! repository cannot make the vault read or write outside `.agent-vault/`.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -28,6 +29,9 @@ pub const VAULT_DIR: &str = ".agent-vault";
 #[derive(Debug, Clone)]
 pub struct VaultFs {
     dir: PathBuf,
+    /// Directories already checked to be real directories (not symlinks) inside the vault, so a
+    /// bulk operation checks each directory once.
+    checked: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 /// Where a secret's two files are.
@@ -41,7 +45,7 @@ pub struct SecretFiles {
 
 impl VaultFs {
     pub fn new(dir: PathBuf) -> Self {
-        VaultFs { dir }
+        VaultFs { dir, checked: Arc::default() }
     }
 
     pub fn dir(&self) -> &Path {
@@ -105,17 +109,30 @@ impl VaultFs {
         Ok(claimed.then_some(legacy))
     }
 
-    /// Refuses paths that leave the vault through a symlink.
+    /// Refuses paths whose directories leave the vault through a symlink. The file itself is
+    /// checked by the caller (opened without following symlinks, or `lstat`ed).
     fn check_inside(&self, path: &Path) -> Result<()> {
         let rel = path.strip_prefix(&self.dir).map_err(|_| Error::internal(format!("{} is outside the vault", path.display())))?;
         let mut cur = self.dir.clone();
-        for part in rel.components() {
+        let parts: Vec<_> = rel.components().collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
             cur.push(part);
+            if self.checked.lock().map(|c| c.contains(&cur)).unwrap_or(false) {
+                continue;
+            }
             match fs::symlink_metadata(&cur) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::new(ErrorKind::InvalidInput, format!("{} is a symlink; vault files must be regular files", self.show(&cur))));
+                    return Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        format!("{} is a symlink; vault files must be regular files", self.show(&cur)),
+                    ));
                 }
-                Ok(_) => {}
+                Ok(m) if m.is_dir() => {
+                    if let Ok(mut c) = self.checked.lock() {
+                        c.insert(cur.clone());
+                    }
+                }
+                Ok(_) => return Err(Error::new(ErrorKind::InvalidInput, format!("{} is not a directory", self.show(&cur)))),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(Error::io(self.show(&cur), e)),
             }
@@ -126,27 +143,40 @@ impl VaultFs {
     pub fn exists(&self, path: &Path) -> Result<bool> {
         self.check_inside(path)?;
         match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                Err(Error::new(ErrorKind::InvalidInput, format!("{} is a symlink; vault files must be regular files", self.show(path))))
+            }
             Ok(m) => Ok(m.is_file()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io(self.show(path), e)),
         }
     }
 
-    /// Reads a vault file; None when it does not exist.
+    /// Reads a vault file; None when it does not exist. Never follows a symlink.
     pub fn read_opt(&self, path: &Path) -> Result<Option<Vec<u8>>> {
         self.check_inside(path)?;
-        let meta = match fs::symlink_metadata(path) {
-            Ok(m) => m,
+        let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+        let mut file = match OpenOptions::new().read(true).custom_flags(nofollow).open(path) {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{} is a symlink; vault files must be regular files", self.show(path)),
+                ));
+            }
             Err(e) => return Err(Error::io(self.show(path), e)),
         };
+        let meta = file.metadata().map_err(|e| Error::io(self.show(path), e))?;
         if !meta.is_file() {
             return Err(Error::new(ErrorKind::InvalidInput, format!("{} is not a regular file", self.show(path))));
         }
         if meta.len() > MAX_FILE {
             return Err(Error::new(ErrorKind::InvalidInput, format!("{} is larger than {MAX_FILE} bytes", self.show(path))));
         }
-        fs::read(path).map(Some).map_err(|e| Error::io(self.show(path), e))
+        let mut out = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut out).map_err(|e| Error::io(self.show(path), e))?;
+        Ok(Some(out))
     }
 
     pub fn read(&self, path: &Path) -> Result<Vec<u8>> {
@@ -167,10 +197,28 @@ impl VaultFs {
         self.write(path, to_yaml(value)?.as_bytes())
     }
 
-    /// Replaces a vault file atomically, creating parent directories.
+    /// Replaces a vault file atomically (fsynced before the rename), creating parent directories.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.check_inside(path)?;
-        write_atomic(path, bytes).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
+        write_file(path, bytes, Durability::Now).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
+    }
+
+    /// Replaces a vault file atomically without waiting for the disk; bulk operations write
+    /// many files this way and then call [`VaultFs::sync`] once. A killed process still leaves
+    /// every file whole (old or new); only a power loss before the sync can lose the new ones.
+    pub fn write_deferred(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.check_inside(path)?;
+        write_file(path, bytes, Durability::Deferred).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
+    }
+
+    pub fn write_yaml_deferred<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
+        self.write_deferred(path, to_yaml(value)?.as_bytes())
+    }
+
+    /// Flushes the file system that holds the vault (after deferred writes).
+    pub fn sync(&self) -> Result<()> {
+        let dir = File::open(&self.dir).map_err(|e| Error::io(self.show(&self.dir), e))?;
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("cannot flush the vault to disk", e.into()))
     }
 
     /// Removes a vault file (a missing one is fine) and the directories it leaves empty.
@@ -259,14 +307,39 @@ pub fn create_dir(path: &Path, mode: u32) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(mode).create(path)
 }
 
+/// When a write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// fsync before the rename.
+    Now,
+    /// Left to the page cache until a later `sync`.
+    Deferred,
+}
+
 /// Writes `bytes` to a temp file next to `path`, fsyncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_file(path, bytes, Durability::Now)
+}
+
+fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no parent directory"))?;
-    create_dir(dir, 0o755)?;
-    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(0o644));
+        b
+    };
+    let mut tmp = match builder().tempfile_in(dir) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            create_dir(dir, 0o755)?;
+            builder().tempfile_in(dir)?
+        }
+        Err(e) => return Err(e),
+    };
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(0o644))?;
+    if durability == Durability::Now {
+        tmp.as_file().sync_data()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     fault_point();
     Ok(())

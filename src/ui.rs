@@ -78,19 +78,14 @@ impl Ui {
 
     /// A progress bar on a terminal; nothing otherwise.
     pub fn progress(&self) -> Box<dyn Progress> {
-        if self.stderr_tty && !self.quiet && !self.json {
-            Box::new(Bar(ProgressBar::hidden()))
-        } else {
-            Box::new(crate::ops::NoProgress)
-        }
+        if self.stderr_tty && !self.quiet && !self.json { Box::new(Bar(ProgressBar::hidden())) } else { Box::new(crate::ops::NoProgress) }
     }
 
     /// The value of a secret from stdin: a no-echo prompt on a terminal, else every byte.
     pub fn read_secret(&self, prompt: &str) -> Result<SecretSlice<u8>> {
         if io::stdin().is_terminal() {
-            let line = Zeroizing::new(
-                rpassword::prompt_password(prompt).map_err(|e| Error::io("cannot read the value from the terminal", e))?,
-            );
+            let line =
+                Zeroizing::new(rpassword::prompt_password(prompt).map_err(|e| Error::io("cannot read the value from the terminal", e))?);
             return Ok(SecretSlice::from(line.as_bytes().to_vec()));
         }
         let mut buf = Zeroizing::new(Vec::new());

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import sysconfig
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "fixtures", "scan"))
 import gen_corpus  # noqa: E402  (fake-secret generators shared with the corpus)

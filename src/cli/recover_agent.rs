@@ -34,7 +34,10 @@ pub fn cmd_recover_agent(ctx: &Ctx, args: &RecoverAgentArgs) -> Result<u8> {
     if let Some(old) = &report.old_key_file {
         ctx.ui.info(&format!("The old key file was moved to {}", old.display()));
     }
-    ctx.ui.info(&format!("Agent {:?} has a new key ({}); re-encrypted {} secrets. The new key is at:", report.agent, report.public_key, report.reencrypted));
+    ctx.ui.info(&format!(
+        "Agent {:?} has a new key ({}); re-encrypted {} secrets. The new key is at:",
+        report.agent, report.public_key, report.reencrypted
+    ));
     ctx.ui.out_line(&report.key_file.display().to_string())?;
     if !report.rotate.is_empty() {
         ctx.ui.info("If the old key leaked, rotate these secrets at their source:");

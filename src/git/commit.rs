@@ -38,6 +38,32 @@ fn stdin_paths(repo: &Repo, paths: &[PathBuf]) -> Result<Vec<u8>> {
     Ok(data)
 }
 
+/// From this many files on, their blobs are written by parallel `git hash-object` processes
+/// before `update-index` (which then only hashes them): object writing is most of the cost.
+const PARALLEL_OBJECTS: usize = 256;
+
+/// Writes the blobs of the existing files among `paths` into the object database, in parallel.
+fn write_objects(repo: &Repo, paths: &[PathBuf]) -> Result<()> {
+    let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.is_file()).collect();
+    if existing.len() < PARALLEL_OBJECTS {
+        return Ok(());
+    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let chunks: Vec<Vec<u8>> = existing
+        .chunks(existing.len().div_ceil(workers))
+        .map(|chunk| chunk.iter().map(|p| repo.relative(p).map(|r| format!("{r}\n"))).collect::<Result<String>>().map(String::into_bytes))
+        .collect::<Result<_>>()?;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|input| scope.spawn(move || repo.git().args(["hash-object", "-w", "--stdin-paths"]).stdin(input).run()))
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(crate::error::Error::internal("a hash-object worker panicked"))).map(drop))
+    })
+}
+
 /// Stages `paths` (absolute, inside the work tree; deleted files are removed) in the index
 /// `GIT_INDEX_FILE` names, or the real one.
 fn update_index(repo: &Repo, index: Option<&Path>, paths: &[PathBuf]) -> Result<()> {
@@ -46,11 +72,6 @@ fn update_index(repo: &Repo, index: Option<&Path>, paths: &[PathBuf]) -> Result<
         git = git.env("GIT_INDEX_FILE", i);
     }
     git.run().map(drop)
-}
-
-fn head_exists(repo: &Repo) -> Result<bool> {
-    let out = repo.git().args(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).output()?;
-    Ok(out.status.success())
 }
 
 /// What a commit contains: exact files, or everything under a directory (`git add -A`).
@@ -62,6 +83,7 @@ pub enum Scope {
 
 fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> Result<()> {
     if scope == Scope::Files {
+        write_objects(repo, paths)?;
         return update_index(repo, index, paths);
     }
     let mut git = repo.git().args(["add", "-A", "--"]);
@@ -88,18 +110,111 @@ pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitM
         return Ok(None);
     }
     let temp = TempIndex(repo.git_dir().join(format!("agent-vault-index.{}", std::process::id())));
-    let has_head = head_exists(repo)?;
-    let read_tree = if has_head { vec!["read-tree", "HEAD"] } else { vec!["read-tree", "--empty"] };
-    repo.git().args(read_tree).env("GIT_INDEX_FILE", &temp.0).run()?;
+    let from_head = head_index(repo, &temp.0)?;
+    if !from_head.status.success() {
+        if !head_is_unborn(repo)? {
+            let why = String::from_utf8_lossy(&from_head.stderr).trim().to_owned();
+            return Err(crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD's tree: {why}")));
+        }
+        repo.git().args(["read-tree", "--empty"]).env("GIT_INDEX_FILE", &temp.0).run()?;
+    }
     stage(repo, Some(&temp.0), &paths, scope)?;
-    if has_head {
-        let diff = repo.git().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]).env("GIT_INDEX_FILE", &temp.0).output()?;
-        if diff.status.success() {
-            return Ok(None);
+    let real = real_index(repo);
+    let swap = (paths.len() >= SWAP_THRESHOLD).then(|| Stamp::of(&real)).flatten().filter(|_| !has_staged_changes(repo));
+    let committed =
+        repo.git().args(["commit", "--quiet", "--no-edit", "-m", message]).env("GIT_INDEX_FILE", &temp.0).env(OWN_COMMIT_ENV, "1").run();
+    if let Err(e) = committed {
+        let unchanged = from_head.status.success()
+            && repo
+                .git()
+                .args(["diff-index", "--cached", "--quiet", "HEAD", "--"])
+                .env("GIT_INDEX_FILE", &temp.0)
+                .output()?
+                .status
+                .success();
+        return if unchanged { Ok(None) } else { Err(e) };
+    }
+    let swapped = match swap {
+        Some(stamp) => swap_index(&real, &temp.0, &stamp).unwrap_or(false),
+        None => false,
+    };
+    if !swapped {
+        stage(repo, None, &paths, scope)?;
+    }
+    Ok(Some(head_id(repo)?))
+}
+
+/// Set on the `git commit` of a vault change, so the pre-commit scan knows the commit holds only
+/// the ciphertext and metadata git-vault itself just wrote.
+pub const OWN_COMMIT_ENV: &str = "GIT_VAULT_OWN_COMMIT";
+
+/// From this many files on, the real index is replaced by the committed temporary one (when the
+/// user had nothing staged) instead of re-hashing every file into it.
+const SWAP_THRESHOLD: usize = 64;
+
+fn real_index(repo: &Repo) -> PathBuf {
+    std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.git_dir().join("index"))
+}
+
+/// Whether the real index differs from HEAD (the user has staged work).
+fn has_staged_changes(repo: &Repo) -> bool {
+    repo.git().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]).output().map(|o| !o.status.success()).unwrap_or(true)
+}
+
+/// Size and modification time of the index, to notice a concurrent change.
+#[derive(PartialEq, Eq)]
+struct Stamp(u64, std::time::SystemTime);
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp(m.len(), m.modified().ok()?))
+    }
+}
+
+/// Installs the temporary index as the real one under git's lock protocol (`index.lock` created
+/// exclusively, then renamed over `index`), only if nobody changed the real index meanwhile.
+fn swap_index(real: &Path, temp: &Path, before: &Stamp) -> std::io::Result<bool> {
+    let mut lock = real.as_os_str().to_owned();
+    lock.push(".lock");
+    let lock = PathBuf::from(lock);
+    match std::fs::hard_link(temp, &lock) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    if Stamp::of(real).as_ref() != Some(before) {
+        std::fs::remove_file(&lock)?;
+        return Ok(false);
+    }
+    std::fs::rename(&lock, real)?;
+    Ok(true)
+}
+
+/// Fills the temporary index with HEAD's tree. It starts as a copy of the real index and is
+/// merged with `read-tree -m`, which keeps the stat data of every entry that matches HEAD, so
+/// `git commit` does not have to re-hash the whole work tree to refresh it.
+fn head_index(repo: &Repo, temp: &Path) -> Result<std::process::Output> {
+    let real = std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.git_dir().join("index"));
+    if std::fs::copy(&real, temp).is_ok() {
+        let merged = repo.git().args(["read-tree", "-m", "HEAD"]).env("GIT_INDEX_FILE", temp).output()?;
+        if merged.status.success() {
+            return Ok(merged);
         }
     }
-    repo.git().args(["commit", "--quiet", "--no-edit", "-m", message]).env("GIT_INDEX_FILE", &temp.0).run()?;
-    stage(repo, None, &paths, scope)?;
-    let out = repo.git().args(["rev-parse", "HEAD"]).run()?;
-    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    repo.git().args(["read-tree", "HEAD"]).env("GIT_INDEX_FILE", temp).output()
+}
+
+/// Whether HEAD names a branch without commits yet (a fresh repository).
+fn head_is_unborn(repo: &Repo) -> Result<bool> {
+    let r = repo.open()?;
+    let head = r.head().map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD: {e}")))?;
+    Ok(head.is_unborn())
+}
+
+/// The commit HEAD points at, read without spawning git.
+fn head_id(repo: &Repo) -> Result<String> {
+    let r = repo.open()?;
+    let id = r.head_id().map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD: {e}")))?;
+    Ok(id.to_string())
 }

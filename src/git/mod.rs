@@ -34,14 +34,8 @@ impl Repo {
                 .hint("run `git init` first, or pass -C <dir> to point at a repository")
                 .source(e)
         })?;
-        let workdir = repo.workdir().ok_or_else(|| {
-            Error::new(ErrorKind::Git, "a vault needs a work tree, and this repository is bare")
-        })?;
-        Ok(Repo {
-            workdir: absolute(workdir)?,
-            git_dir: absolute(repo.git_dir())?,
-            common_dir: absolute(repo.common_dir())?,
-        })
+        let workdir = repo.workdir().ok_or_else(|| Error::new(ErrorKind::Git, "a vault needs a work tree, and this repository is bare"))?;
+        Ok(Repo { workdir: absolute(workdir)?, git_dir: absolute(repo.git_dir())?, common_dir: absolute(repo.common_dir())? })
     }
 
     pub fn workdir(&self) -> &Path {
@@ -68,9 +62,7 @@ impl Repo {
 
     /// A path relative to the work tree, with `/` separators, as git wants it.
     pub fn relative(&self, path: &Path) -> Result<String> {
-        let rel = path
-            .strip_prefix(&self.workdir)
-            .map_err(|_| Error::internal(format!("{} is outside the work tree", path.display())))?;
+        let rel = path.strip_prefix(&self.workdir).map_err(|_| Error::internal(format!("{} is outside the work tree", path.display())))?;
         Ok(rel.to_string_lossy().into_owned())
     }
 }
@@ -142,7 +134,8 @@ impl Git {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = self.cmd.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::new(ErrorKind::Git, "git is not installed or not on PATH").hint("install git; git-vault uses it for commits and pulls")
+                Error::new(ErrorKind::Git, "git is not installed or not on PATH")
+                    .hint("install git; git-vault uses it for commits and pulls")
             } else {
                 Error::new(ErrorKind::Git, format!("cannot run git: {e}"))
             }

@@ -14,10 +14,8 @@ fn git_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Git, format!("{what}: {e}"))
 }
 
-/// The staged files whose content differs from HEAD; files over `max_size` bytes are left out.
-pub fn staged_files(start: &Path, max_size: u64, skip: &dyn Fn(&str) -> bool) -> Result<Vec<StagedFile>> {
-    let repo = gix::discover_with_environment_overrides(start)
-        .map_err(|e| Error::new(ErrorKind::Git, format!("{} is not in a git repository", start.display())).source(e))?;
+/// The index entries (path, blob id) whose content differs from HEAD.
+fn changed_entries(repo: &gix::Repository) -> Result<Vec<(String, gix::ObjectId)>> {
     let index = repo.index_or_empty().map_err(|e| git_err("cannot read the index", e))?;
     let head_index = match repo.head_commit() {
         Ok(commit) => {
@@ -31,16 +29,37 @@ pub fn staged_files(start: &Path, max_size: u64, skip: &dyn Fn(&str) -> bool) ->
         if entry.stage_raw() != 0 || !is_blob(entry.mode) {
             continue;
         }
-        let path = entry.path(&index).to_string();
         let unchanged = head_index.as_ref().and_then(|h| h.entry_by_path(entry.path(&index))).is_some_and(|h| h.id == entry.id);
-        if unchanged || skip(&path) {
+        if !unchanged {
+            out.push((entry.path(&index).to_string(), entry.id));
+        }
+    }
+    Ok(out)
+}
+
+fn open(start: &Path) -> Result<gix::Repository> {
+    gix::discover_with_environment_overrides(start)
+        .map_err(|e| Error::new(ErrorKind::Git, format!("{} is not in a git repository", start.display())).source(e))
+}
+
+/// The paths of the staged files whose content differs from HEAD (nothing is read).
+pub fn staged_paths(start: &Path) -> Result<Vec<String>> {
+    Ok(changed_entries(&open(start)?)?.into_iter().map(|(p, _)| p).collect())
+}
+
+/// The staged files whose content differs from HEAD; files over `max_size` bytes are left out.
+pub fn staged_files(start: &Path, max_size: u64, skip: &dyn Fn(&str) -> bool) -> Result<Vec<StagedFile>> {
+    let repo = open(start)?;
+    let mut out = Vec::new();
+    for (path, id) in changed_entries(&repo)? {
+        if skip(&path) {
             continue;
         }
-        let header = repo.find_header(entry.id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
+        let header = repo.find_header(id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
         if header.size() > max_size {
             continue;
         }
-        let blob = repo.find_object(entry.id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
+        let blob = repo.find_object(id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
         out.push((path, blob.detach().data));
     }
     Ok(out)

@@ -47,14 +47,7 @@ fn change(vault: &Vault, agent: &AgentName, group: &GroupName, how: Change, opts
         Change::Grant => after.grant(agent, group),
         Change::Revoke => after.revoke(agent, group),
     };
-    let mut report = AccessReport {
-        agent: agent.clone(),
-        group: group.clone(),
-        changed,
-        reencrypted: 0,
-        rotate: Vec::new(),
-        commit: None,
-    };
+    let mut report = AccessReport { agent: agent.clone(), group: group.clone(), changed, reencrypted: 0, rotate: Vec::new(), commit: None };
     if !changed {
         return Ok(report);
     }

@@ -90,10 +90,8 @@ pub fn check(vault: &Vault, deep: bool, opts: &Options) -> Result<CheckReport> {
     let deep_keys = if deep { Some(deep_keys(vault, &m, &keyring, opts, &mut r)?) } else { None };
     let readers = policy::reader_map(&m);
     let now = opts.now;
-    let per_secret: Vec<Vec<(bool, Finding)>> = readers
-        .par_iter()
-        .map(|(s, agents)| audit_secret(vault, &keyring, s, agents, now, deep_keys.as_ref()))
-        .collect();
+    let per_secret: Vec<Vec<(bool, Finding)>> =
+        readers.par_iter().map(|(s, agents)| audit_secret(vault, &keyring, s, agents, now, deep_keys.as_ref())).collect();
     for (is_error, f) in per_secret.into_iter().flatten() {
         if is_error { r.error(f) } else { r.warn(f) }
     }
@@ -115,7 +113,13 @@ fn lint_manifest(m: &Manifest, r: &mut CheckReport) {
     dupes(m.groups.iter().map(|g| g.name.to_string()).collect(), "group", r);
     for a in &m.agents {
         for g in a.groups.iter().filter(|g| m.group(g).is_none()) {
-            r.warn(Finding::new("unknown_group", format!("agent {:?} is granted group {:?}, which lists no secret", a.name.as_str(), g.as_str())).agent(&a.name));
+            r.warn(
+                Finding::new(
+                    "unknown_group",
+                    format!("agent {:?} is granted group {:?}, which lists no secret", a.name.as_str(), g.as_str()),
+                )
+                .agent(&a.name),
+            );
         }
     }
     for (s, agents) in &m.readers {
@@ -147,12 +151,18 @@ fn check_keys(vault: &Vault, m: &Manifest, r: &mut CheckReport) -> Result<Keyrin
             Err(e) => r.error(Finding::new("agent_key_invalid", e.full_message()).agent(&a.name).file(fs.show(&fs.public_key(&a.name)))),
         }
         if !fs.exists(&fs.escrow(&a.name))? {
-            r.warn(Finding::new("escrow_missing", format!("agent {:?} has no escrowed key, so an owner cannot restore it", a.name.as_str())).agent(&a.name));
+            r.warn(
+                Finding::new("escrow_missing", format!("agent {:?} has no escrowed key, so an owner cannot restore it", a.name.as_str()))
+                    .agent(&a.name),
+            );
         }
     }
     for dir in fs.agent_dirs()? {
         if !m.agents.iter().any(|a| a.name.as_str() == dir) {
-            r.warn(Finding::new("stray_agent", format!("agents/{dir}/ belongs to no agent of the manifest")).file(format!(".agent-vault/agents/{dir}")));
+            r.warn(
+                Finding::new("stray_agent", format!("agents/{dir}/ belongs to no agent of the manifest"))
+                    .file(format!(".agent-vault/agents/{dir}")),
+            );
         }
     }
     Ok(Keyring { owners, agents })
@@ -176,16 +186,27 @@ fn deep_keys(vault: &Vault, m: &Manifest, keyring: &Keyring, opts: &Options, r: 
             && info.recipient_stanzas().len() != keyring.owners.len()
             && in_manifest
         {
-            r.error(Finding::new("escrow_recipients", format!("the escrow of agent {dir:?} is not encrypted to exactly the {} owners", keyring.owners.len())).agent(&name));
+            r.error(
+                Finding::new(
+                    "escrow_recipients",
+                    format!("the escrow of agent {dir:?} is not encrypted to exactly the {} owners", keyring.owners.len()),
+                )
+                .agent(&name),
+            );
         }
         match escrowed_identity(&owner, &ct) {
             Ok(id) => {
                 if in_manifest && keyring.agents.get(&name).is_some_and(|k| k != id.recipient()) {
-                    r.error(Finding::new("escrow_mismatch", format!("the escrow of agent {dir:?} holds a different key than its public.key")).agent(&name));
+                    r.error(
+                        Finding::new("escrow_mismatch", format!("the escrow of agent {dir:?} holds a different key than its public.key"))
+                            .agent(&name),
+                    );
                 }
                 agents.push((name, id, in_manifest));
             }
-            Err(why) => r.error(Finding::new("escrow_unreadable", format!("the escrow of agent {dir:?}: {why}")).agent(&name).file(fs.show(&path))),
+            Err(why) => {
+                r.error(Finding::new("escrow_unreadable", format!("the escrow of agent {dir:?}: {why}")).agent(&name).file(fs.show(&path)))
+            }
         }
     }
     Ok(DeepKeys { owner, agents })
@@ -216,7 +237,10 @@ fn audit_secret(
     let files = match fs.locate(s) {
         Ok(Some(f)) => f,
         Ok(None) => {
-            out.push((true, Finding::new("missing_ciphertext", format!("{s:?} is in the manifest but its ciphertext is missing")).secret(s)));
+            out.push((
+                true,
+                Finding::new("missing_ciphertext", format!("{s:?} is in the manifest but its ciphertext is missing")).secret(s),
+            ));
             return out;
         }
         Err(e) => {
@@ -226,7 +250,12 @@ fn audit_secret(
     };
     let enc_name = fs.show(&files.enc);
     if files.legacy {
-        out.push((false, Finding::new("legacy_location", format!("{s:?} is at the seed tool's location {enc_name}; `git vault set` moves it")).secret(s).file(enc_name.clone())));
+        out.push((
+            false,
+            Finding::new("legacy_location", format!("{s:?} is at the seed tool's location {enc_name}; `git vault set` moves it"))
+                .secret(s)
+                .file(enc_name.clone()),
+        ));
     }
     match fs.read(&files.enc) {
         Ok(ct) => out.extend(audit_ciphertext(keyring, s, readers, &ct, &enc_name, deep)),
@@ -264,15 +293,24 @@ fn audit_ciphertext(
     for (agent, id, in_manifest) in &keys.agents {
         let allowed = *in_manifest && readers.contains(agent);
         match crypto::can_decrypt(id, ct) {
-            Ok(true) if !allowed => out.push(err("agent_can_decrypt", format!("agent {:?} can decrypt {s:?} but the manifest does not allow it", agent.as_str()))),
-            Ok(false) if allowed => out.push(err("agent_cannot_decrypt", format!("agent {:?} may read {s:?} but cannot decrypt it", agent.as_str()))),
+            Ok(true) if !allowed => out
+                .push(err("agent_can_decrypt", format!("agent {:?} can decrypt {s:?} but the manifest does not allow it", agent.as_str()))),
+            Ok(false) if allowed => {
+                out.push(err("agent_cannot_decrypt", format!("agent {:?} may read {s:?} but cannot decrypt it", agent.as_str())))
+            }
             _ => {}
         }
     }
     out
 }
 
-fn audit_meta(vault: &Vault, s: &SecretPath, path: &std::path::Path, readers: &BTreeSet<AgentName>, now: Timestamp) -> Vec<(bool, Finding)> {
+fn audit_meta(
+    vault: &Vault,
+    s: &SecretPath,
+    path: &std::path::Path,
+    readers: &BTreeSet<AgentName>,
+    now: Timestamp,
+) -> Vec<(bool, Finding)> {
     let fs = vault.fs();
     let file = fs.show(path);
     let f = |code, msg: String| Finding::new(code, msg).secret(s).file(file.clone());
@@ -288,11 +326,17 @@ fn audit_meta(vault: &Vault, s: &SecretPath, path: &std::path::Path, readers: &B
     let recorded: BTreeSet<&AgentName> = meta.authorized_agents.iter().collect();
     if recorded != readers.iter().collect() {
         let show = |v: Vec<&AgentName>| v.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
-        out.push((true, f("meta_mismatch", format!(
-            "metadata disagrees with the manifest: {s:?} records readers [{}], the manifest allows [{}]",
-            show(recorded.into_iter().collect()),
-            show(readers.iter().collect())
-        ))));
+        out.push((
+            true,
+            f(
+                "meta_mismatch",
+                format!(
+                    "metadata disagrees with the manifest: {s:?} records readers [{}], the manifest allows [{}]",
+                    show(recorded.into_iter().collect()),
+                    show(readers.iter().collect())
+                ),
+            ),
+        ));
     }
     if let Some(exp) = meta.expires {
         if exp <= now {
@@ -335,7 +379,9 @@ fn check_files(vault: &Vault, m: &Manifest, r: &mut CheckReport) -> Result<()> {
         };
         match SecretPath::parse(stem) {
             Err(e) => r.error(Finding::new("invalid_name", format!("{shown}: {e}")).file(shown)),
-            Ok(s) if is_enc => r.error(Finding::new("orphan", format!("{shown} holds a secret that no group of the manifest lists")).secret(&s).file(shown)),
+            Ok(s) if is_enc => r.error(
+                Finding::new("orphan", format!("{shown} holds a secret that no group of the manifest lists")).secret(&s).file(shown),
+            ),
             Ok(s) => r.warn(Finding::new("orphan_meta", format!("{shown} has no ciphertext")).secret(&s).file(shown)),
         }
     }

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{Options, Vault};
 use crate::error::{Error, ErrorKind, Result};
-use crate::git::install::{self, GITATTRIBUTES, GITIGNORE, InstallReport};
 use crate::git::Repo;
+use crate::git::install::{self, GITATTRIBUTES, GITIGNORE, InstallReport};
 use crate::keys;
 use crate::store;
 use crate::vault::{Config, Manifest, OwnerName};

@@ -121,10 +121,8 @@ impl Vault {
     pub fn load_policy(&self) -> Result<Manifest> {
         self.config()?;
         let path = self.fs.manifest();
-        let manifest: Manifest = self
-            .fs
-            .read_yaml(&path)?
-            .ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
+        let manifest: Manifest =
+            self.fs.read_yaml(&path)?.ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
         if manifest.version != 1 {
             return Err(Error::invalid_input(format!("manifest version {} is not supported (expected 1)", manifest.version)));
         }
@@ -147,8 +145,9 @@ impl Vault {
         let text = match owner.key_ref() {
             OwnerKeyRef::Inline(k) => k.to_owned(),
             OwnerKeyRef::File(name) => {
-                let file = crate::vault::OwnerName::parse(name)
-                    .map_err(|_| Error::invalid_input(format!("owner {}: public_key {name:?} is neither age1… nor a file in .agent-vault/", owner.name)))?;
+                let file = crate::vault::OwnerName::parse(name).map_err(|_| {
+                    Error::invalid_input(format!("owner {}: public_key {name:?} is neither age1… nor a file in .agent-vault/", owner.name))
+                })?;
                 let path = self.fs.dir().join(file.as_str());
                 String::from_utf8_lossy(&self.fs.read(&path)?).into_owned()
             }
@@ -159,7 +158,8 @@ impl Vault {
     pub fn agent_recipient(&self, agent: &AgentName) -> Result<Recipient> {
         let path = self.fs.public_key(agent);
         let bytes = self.fs.read_opt(&path)?.ok_or_else(|| {
-            Error::invalid_input(format!("{} is missing", self.fs.show(&path))).hint("run `git vault recover-agent` to give the agent a new key")
+            Error::invalid_input(format!("{} is missing", self.fs.show(&path)))
+                .hint("run `git vault recover-agent` to give the agent a new key")
         })?;
         Recipient::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| Error::invalid_input(format!("{}: {e}", self.fs.show(&path))))
     }

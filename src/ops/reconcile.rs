@@ -22,7 +22,8 @@ use crate::error::Result;
 use crate::vault::{AgentName, Manifest, Meta, SecretPath, policy};
 
 /// Codes of findings that re-encrypting the secret repairs.
-const REENCRYPT: &[&str] = &["recipients_mismatch", "meta_mismatch", "missing_meta", "meta_invalid", "agent_can_decrypt", "agent_cannot_decrypt"];
+const REENCRYPT: &[&str] =
+    &["recipients_mismatch", "meta_mismatch", "missing_meta", "meta_invalid", "agent_can_decrypt", "agent_cannot_decrypt"];
 
 #[derive(Debug, Default, Serialize)]
 pub struct ReconcileReport {
@@ -56,7 +57,8 @@ pub fn reconcile(vault: &Vault, opts: &Options) -> Result<ReconcileReport> {
     }
     let keyring = vault.keyring(&m)?;
     let job = Job { vault, manifest: &m, keyring: &keyring, identity: &identity, now: opts.now };
-    let escrow_fix: Vec<AgentName> = all_findings(&second).filter(|f| f.code == "escrow_recipients").filter_map(|f| f.agent.clone()).collect();
+    let escrow_fix: Vec<AgentName> =
+        all_findings(&second).filter(|f| f.code == "escrow_recipients").filter_map(|f| f.agent.clone()).collect();
     job.escrows(&escrow_fix)?;
     let out = job.secrets(&targets, opts.progress)?;
     report.reencrypted = targets.into_iter().filter(|s| !out.missing.contains(s)).collect();
@@ -90,8 +92,11 @@ pub fn after_merge(start: &std::path::Path, opts: &Options) -> Result<Option<Rec
         if check::check(&vault, false, opts)?.is_clean() {
             return Ok(None);
         }
-        return Err(crate::error::Error::new(crate::error::ErrorKind::NoIdentity, "the merge left the vault out of line with its policy, and no owner key is at hand")
-            .hint("an owner should run `git vault reconcile`"));
+        return Err(crate::error::Error::new(
+            crate::error::ErrorKind::NoIdentity,
+            "the merge left the vault out of line with its policy, and no owner key is at hand",
+        )
+        .hint("an owner should run `git vault reconcile`"));
     }
     reconcile(&vault, opts).map(Some)
 }
@@ -151,7 +156,13 @@ fn repair_files(
 /// Lists an orphan ciphertext in the manifest when the owner key reads it. The secret's name
 /// comes from its metadata when that agrees with the file's place (the seed's legacy location
 /// included), else from the file's place.
-fn adopt(vault: &Vault, m: &mut Manifest, identity: &crypto::Identity, enc: &std::path::Path, s: &SecretPath) -> Result<Option<SecretPath>> {
+fn adopt(
+    vault: &Vault,
+    m: &mut Manifest,
+    identity: &crypto::Identity,
+    enc: &std::path::Path,
+    s: &SecretPath,
+) -> Result<Option<SecretPath>> {
     let fs = vault.fs();
     let ct = fs.read(enc)?;
     if !matches!(crypto::can_decrypt(identity, &ct), Ok(true)) {

@@ -44,6 +44,7 @@ impl Job<'_> {
             })
             .collect();
         progress.finish();
+        self.vault.fs().sync()?;
         let mut out = Outcome::default();
         let mut errors = Vec::new();
         for (s, r) in targets.iter().zip(results) {
@@ -76,13 +77,13 @@ impl Job<'_> {
         let empty = BTreeSet::new();
         let readers = readers.unwrap_or(&empty);
         let new_ct = crypto::encrypt(&self.keyring.recipients(readers), plain.expose_secret())?;
-        fs.write(&files.enc, &new_ct)?;
+        fs.write_deferred(&files.enc, &new_ct)?;
         let mut written = vec![files.enc.clone()];
         let old_meta: Option<Meta> = fs.read_yaml(&files.meta).ok().flatten();
         let mut meta = old_meta.clone().unwrap_or_else(|| self.fresh_meta(path));
         meta.set_agents(readers.iter().cloned());
         if old_meta.as_ref() != Some(&meta) {
-            fs.write_yaml(&files.meta, &meta)?;
+            fs.write_yaml_deferred(&files.meta, &meta)?;
             written.push(files.meta);
         }
         Ok(Some(written))
@@ -107,10 +108,11 @@ impl Job<'_> {
                 let path = fs.escrow(a);
                 let Some(ct) = fs.read_opt(&path)? else { return Ok(None) };
                 let plain = crypto::decrypt(self.identity, &ct).map_err(|e| e.into_error(&format!("the escrow of agent {a:?}")))?;
-                fs.write(&path, &crypto::encrypt(&owners, plain.expose_secret())?)?;
+                fs.write_deferred(&path, &crypto::encrypt(&owners, plain.expose_secret())?)?;
                 Ok(Some(path))
             })
             .collect();
+        self.vault.fs().sync()?;
         results.into_iter().filter_map(Result::transpose).collect()
     }
 }

@@ -25,8 +25,9 @@ fn allowlist(vault: Option<&Vault>) -> Result<Allowlist> {
     let path = v.fs().dir().join("scan-allow.yaml");
     match v.fs().read_opt(&path)? {
         None => Ok(Allowlist::empty()),
-        Some(bytes) => Allowlist::from_yaml(&String::from_utf8_lossy(&bytes))
-            .map_err(|e| Error::invalid_input(format!("{}: {e}", v.fs().show(&path)))),
+        Some(bytes) => {
+            Allowlist::from_yaml(&String::from_utf8_lossy(&bytes)).map_err(|e| Error::invalid_input(format!("{}: {e}", v.fs().show(&path))))
+        }
     }
 }
 
@@ -59,18 +60,41 @@ fn known_values(vault: Option<&Vault>, opts: &Options) -> Result<Vec<KnownValue>
         .collect())
 }
 
+/// Files git-vault itself writes into the vault directory: ciphertext, metadata, keys, policy.
+/// They cannot hold a plaintext value unless edited by hand, so when only they are scanned the
+/// vault's values are not decrypted (the pattern rules still run on them).
+fn vault_managed(path: &str) -> bool {
+    let Some(rel) = path.rsplit_once(".agent-vault/").map(|(_, rel)| rel) else { return false };
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    (rel.starts_with("secrets/") && (name.ends_with(".enc") || name.ends_with(".meta")))
+        || (rel.starts_with("agents/") && (name == "public.key" || name.ends_with(".escrow")))
+        || ["manifest.yaml", "config.yaml", "owner.pub", ".gitignore", ".gitattributes"].contains(&rel)
+}
+
 pub fn scan(start: &Path, target: Target, opts: &Options) -> Result<Vec<Finding>> {
+    // the commit git-vault makes of a vault change holds only what it just wrote
+    let own = matches!(target, Target::Staged) && std::env::var_os(crate::git::commit::OWN_COMMIT_ENV).is_some();
+    if own && staged::staged_paths(start)?.iter().all(|p| vault_managed(p)) {
+        return Ok(Vec::new());
+    }
     let vault = Vault::find(start).ok();
-    let scanner = Scanner::new(ScanOptions {
-        allowlist: allowlist(vault.as_ref())?,
-        known_values: known_values(vault.as_ref(), opts)?,
-        max_file_size: crate::scan::DEFAULT_MAX_FILE_SIZE,
-    })
-    .map_err(|e| Error::invalid_input(e.to_string()))?;
+    let allow = allowlist(vault.as_ref())?;
+    let max_size = crate::scan::DEFAULT_MAX_FILE_SIZE;
+    let probe = Scanner::new(ScanOptions { allowlist: allow.clone(), known_values: Vec::new(), max_file_size: max_size })
+        .map_err(|e| Error::invalid_input(e.to_string()))?;
     let files = match target {
-        Target::Staged => staged::staged_files(start, scanner.max_file_size(), &|p| scanner.skips_path(p))?,
-        Target::Paths(paths) => read_files(start, &paths, &scanner)?,
+        Target::Staged => staged::staged_files(start, max_size, &|p| probe.skips_path(p) || (own && vault_managed(p)))?,
+        Target::Paths(paths) => read_files(start, &paths, &probe)?,
     };
+    if files.iter().all(|(p, _)| vault_managed(p)) {
+        return Ok(probe.scan_all(files));
+    }
+    let known_values = known_values(vault.as_ref(), opts)?;
+    if known_values.is_empty() {
+        return Ok(probe.scan_all(files));
+    }
+    let scanner = Scanner::new(ScanOptions { allowlist: allow, known_values, max_file_size: max_size })
+        .map_err(|e| Error::invalid_input(e.to_string()))?;
     Ok(scanner.scan_all(files))
 }
 

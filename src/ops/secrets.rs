@@ -144,9 +144,9 @@ pub fn pull(vault: &Vault, timeout: Duration) -> Option<String> {
 /// Decrypts one secret. No manifest read: the ciphertext is the truth of who may read it.
 pub fn get(vault: &Vault, path: &SecretPath, identity: &Identity) -> Result<SecretSlice<u8>> {
     let fs = vault.fs();
-    let files = fs.locate(path)?.ok_or_else(|| {
-        Error::new(ErrorKind::SecretNotFound, format!("no secret named {path:?}")).hint("see `git vault list`")
-    })?;
+    let files = fs
+        .locate(path)?
+        .ok_or_else(|| Error::new(ErrorKind::SecretNotFound, format!("no secret named {path:?}")).hint("see `git vault list`"))?;
     let ct = fs.read(&files.enc)?;
     crypto::decrypt(identity, &ct).map_err(|e| e.into_error(&format!("secret {path:?}")))
 }

@@ -129,8 +129,7 @@ impl Allowlist {
     pub(crate) fn rule_disabled(&self, rule: &str, path: &str) -> bool {
         let p = normalize(path);
         self.rules.iter().any(|r| {
-            let id_match = r.id == rule
-                || (r.id == "vault-secret" && rule.starts_with("vault-secret:"));
+            let id_match = r.id == rule || (r.id == "vault-secret" && rule.starts_with("vault-secret:"));
             id_match && (r.paths.is_empty() || r.paths.iter().any(|g| g.matches(p)))
         })
     }
@@ -185,11 +184,7 @@ impl Entry<RawRegex> {
             Entry::Plain(s) => s,
             Entry::Full(r) => r.regex,
         };
-        RegexBuilder::new(&r)
-            .unicode(false)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| bad(format!("invalid regex `{r}`: {e}")))
+        RegexBuilder::new(&r).unicode(false).size_limit(1 << 20).build().map_err(|e| bad(format!("invalid regex `{r}`: {e}")))
     }
 }
 
@@ -217,19 +212,14 @@ impl Glob {
 
     fn matches(&self, path: &str) -> bool {
         let s = normalize(path).as_bytes();
-        if self.component {
-            s.split(|&b| b == b'/').any(|c| glob_match(&self.pattern, c))
-        } else {
-            glob_match(&self.pattern, s)
-        }
+        if self.component { s.split(|&b| b == b'/').any(|c| glob_match(&self.pattern, c)) } else { glob_match(&self.pattern, s) }
     }
 }
 
 /// Backtracking glob matcher over bytes (`*`, `**`, `?`, literals).
 fn glob_match(p: &[u8], s: &[u8]) -> bool {
     if let Some(rest) = p.strip_prefix(b"**/") {
-        return glob_match(rest, s)
-            || s.iter().enumerate().any(|(i, &b)| b == b'/' && glob_match(rest, &s[i + 1..]));
+        return glob_match(rest, s) || s.iter().enumerate().any(|(i, &b)| b == b'/' && glob_match(rest, &s[i + 1..]));
     }
     if let Some(rest) = p.strip_prefix(b"**") {
         return (0..=s.len()).any(|i| glob_match(rest, &s[i..]));

@@ -130,12 +130,44 @@ fn decode_json_object(part: &[u8]) -> Option<serde_json::Map<String, serde_json:
 
 /// Markers that show a value is a placeholder or a documentation example.
 const FAKE_MARKERS: &[&[u8]] = &[
-    b"example", b"dummy", b"fake", b"sample", b"placeholder", b"redacted", b"changeme",
-    b"change_me", b"change-me", b"notreal", b"not_real", b"not-real", b"not_a_real",
-    b"not-a-real", b"testonly", b"test_only", b"test-only", b"your_", b"your-", b"yourkey",
-    b"yourtoken", b"yoursecret", b"yourpassword", b"xxxx", b"insert", b"replace", b"todo",
-    b"...", b"\xe2\x80\xa6", b"***", b"lorem", b"foobar", b"secretkey", b"password",
-    b"mysecret", b"supersecret", b"mock", b"hunter",
+    b"example",
+    b"dummy",
+    b"fake",
+    b"sample",
+    b"placeholder",
+    b"redacted",
+    b"changeme",
+    b"change_me",
+    b"change-me",
+    b"notreal",
+    b"not_real",
+    b"not-real",
+    b"not_a_real",
+    b"not-a-real",
+    b"testonly",
+    b"test_only",
+    b"test-only",
+    b"your_",
+    b"your-",
+    b"yourkey",
+    b"yourtoken",
+    b"yoursecret",
+    b"yourpassword",
+    b"xxxx",
+    b"insert",
+    b"replace",
+    b"todo",
+    b"...",
+    b"\xe2\x80\xa6",
+    b"***",
+    b"lorem",
+    b"foobar",
+    b"secretkey",
+    b"password",
+    b"mysecret",
+    b"supersecret",
+    b"mock",
+    b"hunter",
 ];
 
 /// Weak words that, even spelled in leetspeak (`P@55w0rd`), mark a demo value.
@@ -245,7 +277,17 @@ pub(crate) fn looks_random(body: &[u8]) -> bool {
 /// case/digit changes average 4.5+ characters, while random base64 switches every ~2
 /// (a random 40-character key looks like this about once in 30,000).
 pub(crate) fn camel_words(v: &[u8]) -> bool {
-    let kind = |b: u8| if b.is_ascii_lowercase() { 0 } else if b.is_ascii_uppercase() { 1 } else if b.is_ascii_digit() { 2 } else { 3 };
+    let kind = |b: u8| {
+        if b.is_ascii_lowercase() {
+            0
+        } else if b.is_ascii_uppercase() {
+            1
+        } else if b.is_ascii_digit() {
+            2
+        } else {
+            3
+        }
+    };
     let mut runs = 1usize;
     for w in v.windows(2) {
         let (a, b) = (kind(w[0]), kind(w[1]));
@@ -322,7 +364,7 @@ mod tests {
     #[test]
     fn bech32_age_identity() {
         // Test vector generated with age-keygen for this test only.
-        let key = b"AGE-SECRET-KEY-1EVDNH3CVQVYGX0V4K77L6UZW79TTHM8YYRCJ082SDLKPKA9QZNUQRP298E";
+        let key = b"AGE-SECRET-KEY-1EVDNH3CVQVYGX0V4K77L6UZW79TTHM8YYRCJ082SDLKPKA9QZNUQRP298E"; // test vector, agent-vault:allow
         assert!(age_identity_valid(key));
         let mut bad = key.to_vec();
         bad[40] = if bad[40] == b'Q' { b'P' } else { b'Q' };
@@ -351,7 +393,7 @@ mod tests {
 
     #[test]
     fn jwt_checks() {
-        let good = b"eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjoiYm9iIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+        let good = b"eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjoiYm9iIn0.c2lnbmF0dXJlc2lnbmF0dXJl"; // agent-vault:allow
         assert!(jwt_valid(good));
         let no_alg = b"eyJ0eXAiOiJKV1QifQ.eyJ1c2VyIjoiYm9iIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
         assert!(!jwt_valid(no_alg));

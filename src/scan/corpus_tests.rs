@@ -48,9 +48,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
 fn known_values(root: &Path) -> Vec<KnownValue> {
     let text = std::fs::read_to_string(root.join("known-values.json")).expect("known-values.json");
     let map: BTreeMap<String, String> = serde_json::from_str(&text).expect("known values map");
-    map.into_iter()
-        .map(|(name, v)| KnownValue { name, value: SecretBox::new(v.into_bytes().into_boxed_slice()) })
-        .collect()
+    map.into_iter().map(|(name, v)| KnownValue { name, value: SecretBox::new(v.into_bytes().into_boxed_slice()) }).collect()
 }
 
 type Triple = (String, usize, String);
@@ -181,8 +179,14 @@ fn report(t: &Tally) {
     println!(
         "corpus: recall {:.4} ({}/{} labelled secrets); false-positive rate {:.4} ({}/{} hard cases); \
          negative files flagged {}/{}",
-        ratio(t.found, t.labelled), t.found, t.labelled, ratio(t.flagged, t.cases), t.flagged, t.cases,
-        t.negative_files_flagged, t.negative_files,
+        ratio(t.found, t.labelled),
+        t.found,
+        t.labelled,
+        ratio(t.flagged, t.cases),
+        t.flagged,
+        t.cases,
+        t.negative_files_flagged,
+        t.negative_files,
     );
 }
 
@@ -192,8 +196,7 @@ fn corpus_recall_and_false_positive_rate() {
     let mut files = Vec::new();
     walk(&root, &root.join("positives"), &mut files);
     walk(&root, &root.join("negatives"), &mut files);
-    let scanner = Scanner::new(ScanOptions { known_values: known_values(&root), ..ScanOptions::default() })
-        .expect("scanner builds");
+    let scanner = Scanner::new(ScanOptions { known_values: known_values(&root), ..ScanOptions::default() }).expect("scanner builds");
     let hard = hard_line_regex();
     let mut t = Tally::default();
     eval_positives(&scanner, &root, &files, &mut t, &hard);

@@ -10,7 +10,7 @@ use regex::bytes::{CaptureLocations, Regex, RegexBuilder};
 
 use super::ScanError;
 use super::checks;
-use super::generic::{self, NameClass, Outcome};
+use super::generic::{self, Bare, NameClass, Outcome};
 use super::rules::{ARMOR_KEYWORDS, Check, DEFS, Kind};
 
 /// A candidate secret: byte span of the secret, the offset whose line is reported, the rule.
@@ -46,28 +46,44 @@ pub(crate) struct FileContext {
     /// Minified bundles and source maps: generic rules need a quoted value.
     pub minified: bool,
     /// Program source: a bare value after `name =` is an expression, so generic rules need a
-    /// string literal.
+    /// string literal (or a `name=value` inside one, as in connection strings).
     pub code: bool,
 }
 
 const CODE_EXTENSIONS: &[&str] = &[
-    "rs", "py", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "java", "kt", "kts", "scala", "c", "h",
-    "cc", "cpp", "hpp", "cs", "rb", "php", "swift", "m", "dart", "lua", "ex", "exs", "clj", "groovy", "vue",
+    "rs", "py", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "java", "kt", "kts", "scala", "c", "h", "cc", "cpp", "hpp", "cs", "rb",
+    "php", "swift", "m", "dart", "lua", "ex", "exs", "clj", "groovy", "vue",
 ];
 
 const LOCKFILES: &[&str] = &[
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock",
-    "Cargo.lock", "go.sum", "go.work.sum", "poetry.lock", "Pipfile.lock", "uv.lock", "pdm.lock",
-    "composer.lock", "Gemfile.lock", "flake.lock", "packages.lock.json", "mix.lock",
-    "Podfile.lock", "pubspec.lock", "gradle.lockfile", "Package.resolved", "deno.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "Cargo.lock",
+    "go.sum",
+    "go.work.sum",
+    "poetry.lock",
+    "Pipfile.lock",
+    "uv.lock",
+    "pdm.lock",
+    "composer.lock",
+    "Gemfile.lock",
+    "flake.lock",
+    "packages.lock.json",
+    "mix.lock",
+    "Podfile.lock",
+    "pubspec.lock",
+    "gradle.lockfile",
+    "Package.resolved",
+    "deno.lock",
 ];
 
 impl FileContext {
     pub(crate) fn from_path(path: &str) -> Self {
         let name = path.rsplit('/').next().unwrap_or(path);
-        let minified = [".min.js", ".min.css", ".min.mjs", ".js.map", ".css.map", ".bundle.js"]
-            .iter()
-            .any(|s| name.ends_with(s));
+        let minified = [".min.js", ".min.css", ".min.mjs", ".js.map", ".css.map", ".bundle.js"].iter().any(|s| name.ends_with(s));
         let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
         let lower = name.to_ascii_lowercase();
         let vectors = ["test-vector", "test_vector", "testvector", "vectors.json"].iter().any(|v| lower.contains(v));
@@ -95,16 +111,44 @@ pub(crate) struct Engine {
 /// Per-file mutable state of one scan.
 struct State {
     scanned_until: Vec<usize>,
+    /// Reusable capture slots per rule, created on first use (no allocation per hit).
+    locs: Vec<Option<CaptureLocations>>,
+    /// A byte range known to hold no newline: keeps line lookups linear on long lines.
+    nl_free: (usize, usize),
+    /// End of the text already searched by the AWS secret-key rule.
+    aws_covered: usize,
     generic_until: usize,
     skip_until: usize,
     armor: Vec<(usize, usize)>,
 }
 
+impl State {
+    /// [`line_bounds`] that reuses what earlier lookups learned: the part of the search range
+    /// inside `nl_free` is known to hold no newline and is not searched again.
+    fn line_bounds(&mut self, data: &[u8], pos: usize) -> (usize, usize) {
+        let (a, b) = self.nl_free;
+        let lo = pos.saturating_sub(MAX_BACK);
+        let hi = (pos + MAX_FWD).min(data.len());
+        let inside = a <= pos && pos <= b;
+        let s = if inside && lo >= a {
+            lo
+        } else {
+            let to = if inside { a } else { pos };
+            data[lo..to].iter().rposition(|&c| c == b'\n').map_or(lo, |i| lo + i + 1)
+        };
+        let e = if inside && hi <= b {
+            hi
+        } else {
+            let from = if inside { b.max(pos) } else { pos };
+            data[from..hi].iter().position(|&c| c == b'\n').map_or(hi, |i| from + i)
+        };
+        self.nl_free = if inside { (a.min(s), b.max(e)) } else { (s, e) };
+        (s, e)
+    }
+}
+
 fn compile(pattern: &str, id: &'static str) -> Result<Regex, ScanError> {
-    RegexBuilder::new(pattern)
-        .unicode(false)
-        .build()
-        .map_err(|e| ScanError::Rule { rule: id, message: e.to_string() })
+    RegexBuilder::new(pattern).unicode(false).build().map_err(|e| ScanError::Rule { rule: id, message: e.to_string() })
 }
 
 fn def_index(id: &str) -> Result<usize, ScanError> {
@@ -140,10 +184,8 @@ impl Engine {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&keywords)
             .map_err(|e| ScanError::Matcher(e.to_string()))?;
-        let regexes = DEFS
-            .iter()
-            .map(|d| (!d.pattern.is_empty()).then(|| compile(d.pattern, d.id)).transpose())
-            .collect::<Result<Vec<_>, _>>()?;
+        let regexes =
+            DEFS.iter().map(|d| (!d.pattern.is_empty()).then(|| compile(d.pattern, d.id)).transpose()).collect::<Result<Vec<_>, _>>()?;
         let multiline = DEFS.iter().map(|d| d.pattern.contains(r"\n")).collect();
         let generic_password = def_index("generic-password")?;
         let generic_secret = def_index("generic-secret")?;
@@ -153,7 +195,15 @@ impl Engine {
     /// Scans one text file, appending raw hits.
     pub(crate) fn scan(&self, data: &[u8], ctx: FileContext, out: &mut Vec<Hit>) {
         let first = out.len();
-        let mut st = State { scanned_until: vec![0; DEFS.len()], generic_until: 0, skip_until: 0, armor: Vec::new() };
+        let mut st = State {
+            scanned_until: vec![0; DEFS.len()],
+            locs: vec![None; DEFS.len()],
+            nl_free: (0, 0),
+            aws_covered: 0,
+            generic_until: 0,
+            skip_until: 0,
+            armor: Vec::new(),
+        };
         for m in self.ac.find_iter(data) {
             let pos = m.start();
             if pos < st.skip_until {
@@ -184,9 +234,15 @@ impl Engine {
         if pos < st.generic_until {
             return;
         }
-        let (ls, le) = line_bounds(data, pos);
-        let quoted_only = ctx.minified || ctx.code || le - ls > LONG_LINE;
-        let (ident_end, outcome) = generic::scan_hit(&data[ls..le], pos - ls, quoted_only);
+        let (ls, le) = st.line_bounds(data, pos);
+        let bare = if ctx.minified || le - ls > LONG_LINE {
+            Bare::Never
+        } else if ctx.code {
+            Bare::InStringOnly
+        } else {
+            Bare::Literal
+        };
+        let (ident_end, outcome) = generic::scan_hit(&data[ls..le], pos - ls, bare);
         st.generic_until = ls + ident_end;
         let (base, cand) = match outcome {
             Outcome::None => return,
@@ -209,17 +265,17 @@ impl Engine {
     }
 
     fn run_rule(&self, r: usize, data: &[u8], pos: usize, ctx: FileContext, st: &mut State, out: &mut Vec<Hit>) {
-        let (ls, le) = line_bounds(data, pos);
+        let (ls, le) = st.line_bounds(data, pos);
         let done = if le == data.len() || data[le] == b'\n' { le } else { le.saturating_sub(MAX_BACK) };
         st.scanned_until[r] = done.max(pos + 1);
         match DEFS[r].kind {
             Kind::Token => {
                 let le = if self.multiline[r] { next_line_end(data, le) } else { le };
-                self.token(r, data, ls, le, out);
+                self.token(r, data, (ls, le), st, out);
             }
             Kind::PemBlock => self.pem(r, data, ls, le, out),
             Kind::PemBase64 => pem_base64(r, data, pos, le, out),
-            Kind::AwsSecret if !ctx.lockfile => self.aws_secret(r, data, ls, le, out),
+            Kind::AwsSecret if !ctx.lockfile => self.aws_secret(r, data, (ls, le), st, out),
             Kind::AwsSecret | Kind::Generic => {}
             Kind::GcpServiceAccount => self.gcp(r, data, ls, le, out),
         }
@@ -230,15 +286,15 @@ impl Engine {
     }
 
     /// Runs rule `r`'s regex over `data[ls..le]`; the `s` group is checked and reported.
-    fn token(&self, r: usize, data: &[u8], ls: usize, le: usize, out: &mut Vec<Hit>) {
+    fn token(&self, r: usize, data: &[u8], (ls, le): (usize, usize), st: &mut State, out: &mut Vec<Hit>) {
         let Some(re) = self.regex(r) else { return };
-        let mut locs = re.capture_locations();
+        let locs = st.locs[r].get_or_insert_with(|| re.capture_locations());
         let hay = &data[..le];
         let mut at = ls;
-        while let Some(m) = re.captures_read_at(&mut locs, hay, at) {
+        while let Some(m) = re.captures_read_at(locs, hay, at) {
             at = if m.end() > m.start() { m.end() } else { m.end() + 1 };
-            let (s, e) = secret_span(re, &locs).unwrap_or((m.start(), m.end()));
-            if accept(DEFS[r].check, data, s, e, re, &locs) {
+            let (s, e) = secret_span(re, locs).unwrap_or((m.start(), m.end()));
+            if accept(DEFS[r].check, data, s, e, re, locs) {
                 out.push(Hit { start: s, end: e, anchor: s, rule: RuleRef::Def(r) });
             }
             if at > le {
@@ -260,14 +316,17 @@ impl Engine {
 
     /// 40-character AWS secret keys within three lines of the keyword, on a line that says
     /// `secret` or paired with an access key id nearby.
-    fn aws_secret(&self, r: usize, data: &[u8], ls: usize, le: usize, out: &mut Vec<Hit>) {
+    fn aws_secret(&self, r: usize, data: &[u8], (ls, le): (usize, usize), st: &mut State, out: &mut Vec<Hit>) {
         let Some(re) = self.regex(r) else { return };
         let (ws, we) = (lines_before(data, ls, 3), lines_after(data, le, 3));
-        let mut locs = re.capture_locations();
         let paired = has_key_id(&data[ws..we]);
-        let mut at = ws;
-        while let Some(m) = re.captures_read_at(&mut locs, &data[..we], at) {
-            let Some((s, e)) = secret_span(re, &locs) else { break };
+        // Text before `aws_covered` was searched for an earlier keyword (whose window reached
+        // at least as far back), so only the rest of this window is new.
+        let mut at = ws.max(st.aws_covered.min(ls));
+        st.aws_covered = st.aws_covered.max(we);
+        let locs = st.locs[r].get_or_insert_with(|| re.capture_locations());
+        while let Some(m) = re.captures_read_at(locs, &data[..we], at) {
+            let Some((s, e)) = secret_span(re, locs) else { break };
             at = e;
             let (tls, tle) = line_bounds(data, s);
             let named = contains_ci(&data[tls..tle], b"secret");
@@ -344,8 +403,7 @@ fn accept(check: Option<Check>, data: &[u8], s: usize, e: usize, re: &Regex, loc
 /// An AWS access key id (`AKIA…`/`ASIA…` + 16 base32 characters) somewhere in `window`.
 fn has_key_id(window: &[u8]) -> bool {
     window.windows(20).any(|w| {
-        (w.starts_with(b"AKIA") || w.starts_with(b"ASIA"))
-            && w[4..].iter().all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        (w.starts_with(b"AKIA") || w.starts_with(b"ASIA")) && w[4..].iter().all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
     })
 }
 
@@ -368,14 +426,15 @@ fn aws_secret_plausible(v: &[u8]) -> bool {
         && checks::looks_random(v)
 }
 
-/// Validates a PEM body after the header: base64 lines (real or `\n`-escaped newlines,
+/// Validates a PEM body after the header: base64 lines (real or `\\n`-escaped newlines,
 /// optional `Key: value` armor headers, string quotes and concatenation) with at least 64
-/// base64 characters of reasonable variety. Returns the span of the body's first run.
+/// base64 characters of reasonable variety. Returns the span of the whole body (up to 16 KiB),
+/// so that excerpts can mask all of it.
 pub(crate) fn pem_body(data: &[u8], mut i: usize) -> Option<(usize, usize)> {
-    let limit = (i + 2048).min(data.len());
+    let limit = (i + 16 * 1024).min(data.len());
     let (mut count, mut first, mut last) = (0usize, None::<usize>, i);
     let mut seen = [false; 128];
-    while i < limit && count < 64 {
+    while i < limit {
         let b = data[i];
         if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=' {
             if first.is_none() && header_line_at(data, i, limit) {
@@ -397,7 +456,8 @@ pub(crate) fn pem_body(data: &[u8], mut i: usize) -> Option<(usize, usize)> {
     }
     let variety = seen.iter().filter(|&&x| x).count();
     let start = first?;
-    (count >= 64 && variety >= 20 && !checks::has_fake_marker(&data[start..last])).then_some((start, last))
+    let head = &data[start..last.min(start + 256)];
+    (count >= 64 && variety >= 20 && !checks::has_fake_marker(head)).then_some((start, last))
 }
 
 /// An armor header such as `Proc-Type: 4,ENCRYPTED` or `Version: GnuPG v2`.
@@ -419,10 +479,7 @@ fn skip_header_line(data: &[u8], mut i: usize, limit: usize) -> usize {
 /// `LS0tLS1CRUdJTi…` (base64 of `-----BEGIN`): decodes the run and validates it as PEM.
 fn pem_base64(r: usize, data: &[u8], pos: usize, le: usize, out: &mut Vec<Hit>) {
     use base64::Engine as _;
-    let run_end = data[pos..le]
-        .iter()
-        .position(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b)))
-        .map_or(le, |p| pos + p);
+    let run_end = data[pos..le].iter().position(|b| !(b.is_ascii_alphanumeric() || b"+/=".contains(b))).map_or(le, |p| pos + p);
     let run = &data[pos..run_end];
     let take = run.len().min(400) / 4 * 4;
     let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(&run[..take]) else { return };
@@ -514,12 +571,12 @@ mod tests {
     fn armor_is_skipped() {
         let text = "-----BEGIN AGE ENCRYPTED FILE-----\ntoken = Zq7xL2mN9pR4tV6wQ8\n-----END AGE ENCRYPTED FILE-----\n";
         assert!(scan(text).is_empty());
-        assert_eq!(scan("token = Zq7xL2mN9pR4tV6wQ8\n").len(), 1);
+        assert_eq!(scan("token = Zq7xL2mN9pR4tV6wQ8\n").len(), 1); // agent-vault:allow
     }
 
     #[test]
     fn lockfiles_disable_generic() {
-        let line = "token = Zq7xL2mN9pR4tV6wQ8\n";
+        let line = "token = Zq7xL2mN9pR4tV6wQ8\n"; // agent-vault:allow
         assert!(scan_path("a/yarn.lock", line).is_empty());
         assert_eq!(scan_path("a/yarn.txt", line).len(), 1);
     }
@@ -527,10 +584,32 @@ mod tests {
     #[test]
     fn aws_pair() {
         // Throwaway test vector, not a real key. agent-vault:allow
-        let text = "[default]\naws_access_key_id = AKIAZ3MHLSQ4V7N2XQ5T\naws_secret_access_key = 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\n";
+        let text =
+            "[default]\naws_access_key_id = AKIAZ3MHLSQ4V7N2XQ5T\naws_secret_access_key = 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\n"; // agent-vault:allow
         let hits = scan(text);
         assert!(hits.iter().any(|(r, _)| *r == "aws-access-key-id"), "{hits:?}");
         assert!(hits.iter().any(|(r, _)| *r == "aws-secret-access-key"), "{hits:?}");
+    }
+
+    #[test]
+    fn cached_line_bounds_agree() {
+        let mut data = Vec::new();
+        for i in 0..400 {
+            data.extend(std::iter::repeat_n(b'x', (i * 37) % 9000));
+            data.push(b'\n');
+        }
+        let mut st = State {
+            scanned_until: Vec::new(),
+            locs: Vec::new(),
+            nl_free: (0, 0),
+            aws_covered: 0,
+            generic_until: 0,
+            skip_until: 0,
+            armor: Vec::new(),
+        };
+        for pos in (0..data.len()).step_by(97) {
+            assert_eq!(st.line_bounds(&data, pos), line_bounds(&data, pos), "at {pos}");
+        }
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub const MIN_KNOWN_LEN: usize = 8;
 /// Search structure for the vault's values.
 pub(crate) struct KnownSet {
     ac: Option<AhoCorasick>,
-    /// Pattern index → index into `rule_ids`.
-    pattern_owner: Vec<usize>,
+    /// Pattern index → (index into `rule_ids`, is a base64 form).
+    pattern_owner: Vec<(usize, bool)>,
     /// `vault-secret:<name>` per known value.
     rule_ids: Vec<String>,
 }
@@ -34,19 +34,20 @@ impl std::fmt::Debug for KnownSet {
 }
 
 /// The forms searched for one value: raw (and without a trailing newline), base64 std/url.
-fn forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+/// The flag tells a base64 form (whose match may be followed by `=` padding).
+fn forms(value: &[u8]) -> Vec<(Zeroizing<Vec<u8>>, bool)> {
     let mut raws: Vec<&[u8]> = vec![value];
     let trimmed = value.strip_suffix(b"\n").map(|v| v.strip_suffix(b"\r").unwrap_or(v));
     if let Some(t) = trimmed.filter(|t| t.len() >= MIN_KNOWN_LEN) {
         raws.push(t);
     }
-    let mut out: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+    let mut out: Vec<(Zeroizing<Vec<u8>>, bool)> = Vec::new();
     for raw in raws {
         let std = Zeroizing::new(STANDARD_NO_PAD.encode(raw).into_bytes());
         let url = Zeroizing::new(URL_SAFE_NO_PAD.encode(raw).into_bytes());
-        for f in [Zeroizing::new(raw.to_vec()), std, url] {
-            if !out.iter().any(|o| **o == *f) {
-                out.push(f);
+        for (f, b64) in [(Zeroizing::new(raw.to_vec()), false), (std, true), (url, true)] {
+            if !out.iter().any(|(o, _)| **o == *f) {
+                out.push((f, b64));
             }
         }
     }
@@ -63,9 +64,9 @@ impl KnownSet {
             if v.len() < MIN_KNOWN_LEN {
                 continue;
             }
-            for f in forms(v) {
+            for (f, b64) in forms(v) {
                 patterns.push(f);
-                pattern_owner.push(rule_ids.len());
+                pattern_owner.push((rule_ids.len(), b64));
             }
             rule_ids.push(format!("vault-secret:{}", kv.name));
         }
@@ -90,8 +91,9 @@ impl KnownSet {
     pub(crate) fn scan(&self, data: &[u8], out: &mut Vec<Hit>) {
         let Some(ac) = &self.ac else { return };
         for m in ac.find_iter(data) {
-            let owner = self.pattern_owner[m.pattern().as_usize()];
-            out.push(Hit { start: m.start(), end: m.end(), anchor: m.start(), rule: RuleRef::Known(owner) });
+            let (owner, b64) = self.pattern_owner[m.pattern().as_usize()];
+            let pad = if b64 { data[m.end()..].iter().take(2).take_while(|&&b| b == b'=').count() } else { 0 };
+            out.push(Hit { start: m.start(), end: m.end() + pad, anchor: m.start(), rule: RuleRef::Known(owner) });
         }
     }
 }

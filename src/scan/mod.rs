@@ -10,7 +10,8 @@
 //! [`rules()`] lists every rule id with a description: age identities (bech32 checksum
 //! verified), PEM/PKCS#8/RSA/EC/DSA/OpenSSH/PGP private key blocks (a real base64 body is
 //! required; also inside JSON/YAML/env strings and base64-encoded as in Kubernetes secrets),
-//! AWS key ids and secret keys (the latter only within three lines of an AWS keyword), GitHub
+//! AWS key ids and secret keys (the latter only within three lines of an AWS keyword and on a
+//! line that says `secret` or near an access key id), GitHub
 //! (classic tokens' CRC32 verified), GitLab, Slack, Stripe, OpenAI, Anthropic, Google, npm,
 //! PyPI, SendGrid, Hugging Face and Azure storage keys, GCP service-account JSON, JWTs (header
 //! must decode to JSON with `alg`), passwords in URLs, and the generic `generic-password` /
@@ -28,8 +29,14 @@
 //! - placeholders and examples (`${VAR}`, `{{ var }}`, `<token>`, `changeme`, `xxxx`, values
 //!   containing `example`/`dummy`/`fake`/`test-only`…), code expressions (`os.environ[…]`,
 //!   `process.env.X`), references (`arn:…`, `op://…`), file paths, prose;
-//! - in lock files (`package-lock.json`, `yarn.lock`, `Cargo.lock`, `go.sum`, …) the generic
-//!   and AWS-secret rules are off; in minified bundles generic values must be quoted.
+//! - in lock files (`package-lock.json`, `yarn.lock`, `Cargo.lock`, `go.sum`, …) and
+//!   cryptographic test-vector files (`*test-vectors*`) the generic and AWS-secret rules are
+//!   off; in minified bundles generic values must be string literals, and in program source
+//!   (`.rs`, `.py`, `.js`, `.go`, …) a bare `name = value` is code, so only string literals
+//!   and `name=value` inside a string (connection strings, URL query parameters) count;
+//! - well-known published examples (AWS's `AKIAIOSFODNN7EXAMPLE`, the jwt.io token, Stripe's
+//!   documented test key, the Azure storage emulator key) and values whose structural check
+//!   fails (age bech32 or GitHub CRC32 mismatch), even when assigned to a secret-like name.
 //!
 //! # Excerpts
 //! The finding's line with every detected secret on it masked, trimmed to about 80 characters
@@ -54,7 +61,7 @@
 //!   - "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
 //!   - value: "…"
 //!     reason: published demo key
-//! regexes:                       # regexes (Rust syntax) searched in the detected secret
+//! regexes:                       # regexes (Rust syntax, ASCII classes) searched in the secret
 //!   - regex: "^AKIA[A-Z2-7]{12}TEST$"
 //!     reason: our test-account key ids
 //! ```
@@ -165,8 +172,7 @@ fn is_binary(data: &[u8]) -> bool {
 /// Vault ciphertext: binary age (`age-encryption.org/v1`) or an age-armored file.
 fn is_age_ciphertext(data: &[u8]) -> bool {
     let start = data.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(data.len());
-    data.starts_with(b"age-encryption.org/v1\n")
-        || data[start..].starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    data.starts_with(b"age-encryption.org/v1\n") || data[start..].starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
 impl Scanner {
@@ -233,16 +239,16 @@ impl Scanner {
     fn finish(&self, path: &str, data: &[u8], mut hits: Vec<Hit>) -> Vec<Finding> {
         hits.sort_by_key(|h| (h.anchor, h.start, h.end, h.rule));
         hits.dedup_by(|a, b| a.start == b.start && a.end == b.end && self.rule_id(a.rule) == self.rule_id(b.rule));
-        let specific: Vec<(usize, usize)> =
-            hits.iter().filter(|h| !Self::is_generic(h.rule)).map(|h| (h.start, h.end)).collect();
-        hits.retain(|h| !Self::is_generic(h.rule) || !specific.iter().any(|&(s, e)| s < h.end && h.start < e));
+        let specific = SpanIndex::new(hits.iter().filter(|h| !Self::is_generic(h.rule)).map(|h| (h.start, h.end, false)));
+        hits.retain(|h| !Self::is_generic(h.rule) || specific.overlapping(h.start, h.end).next().is_none());
         hits.retain(|h| !self.suppressed(path, data, h));
+        let masks = SpanIndex::new(hits.iter().filter(|h| h.end > h.start).map(|h| (h.start, h.end, self.shows_prefix(h))));
         let mut lines = LineCounter { data, pos: 0, line: 1 };
         let mut out: Vec<Finding> = hits
             .iter()
             .map(|h| {
                 let line = lines.line_of(h.anchor);
-                let excerpt = self.excerpt(data, h, &hits);
+                let excerpt = excerpt(data, h, &masks);
                 Finding { path: path.to_string(), line, rule: self.rule_id(h.rule).to_string(), excerpt }
             })
             .collect();
@@ -263,44 +269,61 @@ impl Scanner {
         engine::find(&data[ls..le], INLINE_ALLOW_MARKER.as_bytes()).is_some()
     }
 
-    /// The reported line with every hit on it masked, trimmed around this hit.
-    fn excerpt(&self, data: &[u8], this: &Hit, all: &[Hit]) -> String {
-        let (ls, le) = engine::line_bounds(data, this.anchor);
-        let mut spans: Vec<(usize, usize, bool)> = all
-            .iter()
-            .filter(|h| h.start < le && h.end > ls && h.end > h.start)
-            .map(|h| (h.start.max(ls), h.end.min(le), self.shows_prefix(h)))
-            .collect();
-        spans.sort_unstable();
-        let target = this.start.clamp(ls, le);
-        let mut out = String::new();
-        let (mut cursor, mut focus) = (ls, None);
-        for (s, e, prefix) in spans {
-            if e <= cursor {
-                continue;
-            }
-            let s = s.max(cursor);
-            if focus.is_none() && target <= s {
-                focus = Some(out.chars().count() + char_len(&data[cursor..target.max(cursor)]));
-            }
-            push_text(&mut out, &data[cursor..s]);
-            push_text(&mut out, redact(&data[s..e], prefix));
-            out.push_str("****");
-            cursor = e;
-        }
-        if focus.is_none() {
-            focus = Some(out.chars().count() + char_len(&data[cursor..target.max(cursor)]));
-        }
-        push_text(&mut out, &data[cursor..le]);
-        trim_around(&out, focus.unwrap_or(0))
-    }
-
     /// Whether the masked form may keep the first 4 characters (not passwords, vault values).
     fn shows_prefix(&self, h: &Hit) -> bool {
         match h.rule {
             RuleRef::Known(_) => false,
             RuleRef::Def(i) => !matches!(DEFS[i].id, "generic-password" | "url-credentials"),
         }
+    }
+}
+
+/// The reported line with every hit on it masked, trimmed around this hit.
+fn excerpt(data: &[u8], this: &Hit, masks: &SpanIndex) -> String {
+    let (ls, le) = engine::line_bounds(data, this.anchor);
+    let spans = masks.overlapping(ls, le).map(|&(s, e, prefix)| (s.max(ls), e.min(le), prefix));
+    let target = this.start.clamp(ls, le);
+    let mut out = String::new();
+    let (mut cursor, mut focus) = (ls, None);
+    for (s, e, prefix) in spans {
+        if e <= cursor {
+            continue;
+        }
+        let s = s.max(cursor);
+        if focus.is_none() && target <= s {
+            focus = Some(out.chars().count() + char_len(&data[cursor..target.max(cursor)]));
+        }
+        push_text(&mut out, &data[cursor..s]);
+        push_text(&mut out, redact(&data[s..e], prefix));
+        out.push_str("****");
+        cursor = e;
+    }
+    if focus.is_none() {
+        focus = Some(out.chars().count() + char_len(&data[cursor..target.max(cursor)]));
+    }
+    push_text(&mut out, &data[cursor..le]);
+    trim_around(&out, focus.unwrap_or(0))
+}
+
+/// Secret spans sorted by start, for overlap queries in O(log n + k).
+struct SpanIndex {
+    spans: Vec<(usize, usize, bool)>,
+    max_len: usize,
+}
+
+impl SpanIndex {
+    fn new(spans: impl Iterator<Item = (usize, usize, bool)>) -> Self {
+        let mut spans: Vec<_> = spans.collect();
+        spans.sort_unstable();
+        let max_len = spans.iter().map(|&(s, e, _)| e - s).max().unwrap_or(0);
+        Self { spans, max_len }
+    }
+
+    /// Spans that overlap `[start, end)` (an empty range overlaps spans containing it).
+    fn overlapping(&self, start: usize, end: usize) -> impl Iterator<Item = &(usize, usize, bool)> {
+        let lo = self.spans.partition_point(|&(s, _, _)| s < start.saturating_sub(self.max_len));
+        let hi = self.spans.partition_point(|&(s, _, _)| s < end.max(start + 1));
+        self.spans[lo..hi].iter().filter(move |&&(s, e, _)| s < end.max(start + 1) && e > start)
     }
 }
 
@@ -327,11 +350,7 @@ impl LineCounter<'_> {
 
 /// `abcd****` for secrets of 16+ characters when a prefix may be shown, else `****`.
 fn redact(secret: &[u8], show_prefix: bool) -> &[u8] {
-    if show_prefix && secret.len() >= 16 && secret[..4].iter().all(|b| b.is_ascii_graphic()) {
-        &secret[..4]
-    } else {
-        b""
-    }
+    if show_prefix && secret.len() >= 16 && secret[..4].iter().all(|b| b.is_ascii_graphic()) { &secret[..4] } else { b"" }
 }
 
 fn char_len(bytes: &[u8]) -> usize {
@@ -431,12 +450,46 @@ mod tests {
     #[test]
     fn scan_all_sorts() {
         let tok = fake_github_token();
-        let files = vec![
-            ("b.txt".to_string(), format!("x\n{tok}\n").into_bytes()),
-            ("a.txt".to_string(), format!("{tok}\n").into_bytes()),
-        ];
+        let files = vec![("b.txt".to_string(), format!("x\n{tok}\n").into_bytes()), ("a.txt".to_string(), format!("{tok}\n").into_bytes())];
         let f = scanner().scan_all(files);
         assert_eq!(f.iter().map(|f| (f.path.as_str(), f.line)).collect::<Vec<_>>(), [("a.txt", 1), ("b.txt", 2)]);
+    }
+
+    #[test]
+    fn every_secret_on_the_line_is_masked() {
+        let tok = fake_github_token();
+        let known = "correct-horse-42";
+        let opts = ScanOptions { known_values: vec![kv("db/pass", known)], ..ScanOptions::default() };
+        let s = Scanner::new(opts).expect("scanner");
+        let line = format!("curl -u bot:{known} -H 'Authorization: token {tok}' https://api.acme.test\n");
+        let f = s.scan_bytes("run.sh", line.as_bytes());
+        assert!(f.len() >= 2, "{f:?}");
+        for x in &f {
+            assert!(!x.excerpt.contains(known) && !x.excerpt.contains(&tok[4..]), "{x:?}");
+        }
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, known);
+        let f = s.scan_bytes("secret.yaml", format!("data:\n  password: {b64}\n").as_bytes());
+        assert_eq!((f[0].line, f[0].rule.as_str(), f[0].excerpt.as_str()), (2, "vault-secret:db/pass", "password: ****"));
+    }
+
+    #[test]
+    fn escaped_pem_is_masked_to_the_end_of_the_key() {
+        let body: String = (0..40).map(|i| ["MIIE", "q8Zr", "2LmX", "0pVt", "7KsW", "c4Nd"][i % 6]).collect();
+        let line = format!("{{\"key\": \"-----BEGIN PRIVATE KEY-----\\n{body}\\n{body}\\n-----END PRIVATE KEY-----\\n\"}}\n");
+        let f = scanner().scan_bytes("sa.json", line.as_bytes());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].excerpt.contains("q8Zr2LmX"), "{}", f[0].excerpt);
+    }
+
+    #[test]
+    fn allowlisted_values_and_paths() {
+        let tok = fake_github_token();
+        let yaml = format!("paths: [\"docs/**\"]\nvalues:\n  - value: \"{tok}\"\n    reason: revoked demo token\n");
+        let s =
+            Scanner::new(ScanOptions { allowlist: Allowlist::from_yaml(&yaml).expect("yaml"), ..ScanOptions::default() }).expect("scanner");
+        assert!(s.skips_path("docs/setup.md"));
+        assert!(s.scan_bytes("docs/setup.md", tok.as_bytes()).is_empty());
+        assert!(s.scan_bytes("src/a.env", format!("T={tok}").as_bytes()).is_empty());
     }
 
     #[test]

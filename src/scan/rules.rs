@@ -70,10 +70,8 @@ pub(crate) struct RuleDef {
 }
 
 /// The id used for findings of known vault values (`vault-secret:<name>`).
-pub(crate) const VAULT_SECRET: RuleInfo = RuleInfo {
-    id: "vault-secret",
-    description: "The exact value (or its base64 form) of a secret stored in this vault",
-};
+pub(crate) const VAULT_SECRET: RuleInfo =
+    RuleInfo { id: "vault-secret", description: "The exact value (or its base64 form) of a secret stored in this vault" };
 
 macro_rules! rule {
     ($id:literal, $desc:literal, $kind:ident, [$($kw:literal),* $(,)?], $pat:literal, $check:expr) => {
@@ -90,106 +88,266 @@ macro_rules! rule {
 
 /// The rule table. Several entries may share an id (alternative shapes of one secret).
 pub(crate) static DEFS: &[RuleDef] = &[
-    rule!("age-secret-key", "age identity (AGE-SECRET-KEY-1…) with a valid bech32 checksum",
-        Token, ["AGE-SECRET-KEY-"],
+    rule!(
+        "age-secret-key",
+        "age identity (AGE-SECRET-KEY-1…) with a valid bech32 checksum",
+        Token,
+        ["AGE-SECRET-KEY-"],
         r"(?i)(?P<s>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]+)",
-        Some(Check::AgeBech32)),
-    rule!("private-key", "PEM private key block (PKCS#1/PKCS#8/EC/DSA/OpenSSH/encrypted), also inside JSON, YAML or env strings",
-        PemBlock, ["PRIVATE KEY-----", "PRIVATE KEY ----"],
-        r"(?:-----|---- )BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?:-----| ----)", None),
-    rule!("private-key", "PEM private key block (base64-encoded, as in Kubernetes secrets)",
-        PemBase64, ["LS0tLS1CRUdJTi"], r"", None),
-    rule!("private-key", "PuTTY private key file",
-        Token, ["Private-Lines:"],
-        r"Private-Lines: *[0-9]+\r?\n(?P<s>[A-Za-z0-9+/=]{40,})", Some(Check::Random { skip: 0 })),
-    rule!("pgp-private-key", "OpenPGP private key block",
-        PemBlock, ["PGP PRIVATE KEY BLOCK"],
-        r"-----BEGIN PGP PRIVATE KEY BLOCK-----", None),
-    rule!("aws-access-key-id", "AWS access key id (AKIA/ASIA/ABIA/ACCA…, base32 alphabet)",
-        Token, ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
+        Some(Check::AgeBech32)
+    ),
+    rule!(
+        "private-key",
+        "PEM private key block (PKCS#1/PKCS#8/EC/DSA/OpenSSH/encrypted), also inside JSON, YAML or env strings",
+        PemBlock,
+        ["PRIVATE KEY-----", "PRIVATE KEY ----"],
+        r"(?:-----|---- )BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?:-----| ----)",
+        None
+    ),
+    rule!("private-key", "PEM private key block (base64-encoded, as in Kubernetes secrets)", PemBase64, ["LS0tLS1CRUdJTi"], r"", None),
+    rule!(
+        "private-key",
+        "PuTTY private key file",
+        Token,
+        ["Private-Lines:"],
+        r"Private-Lines: *[0-9]+\r?\n(?P<s>[A-Za-z0-9+/=]{40,})",
+        Some(Check::Random { skip: 0 })
+    ),
+    rule!(
+        "pgp-private-key",
+        "OpenPGP private key block",
+        PemBlock,
+        ["PGP PRIVATE KEY BLOCK"],
+        r"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+        None
+    ),
+    rule!(
+        "aws-access-key-id",
+        "AWS access key id (AKIA/ASIA/ABIA/ACCA…, base32 alphabet)",
+        Token,
+        ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
         r"(?-i)\b(?P<s>(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})\b",
-        Some(Check::AwsKeyId)),
-    rule!("aws-secret-access-key", "AWS secret access key (40 base64 characters near an AWS keyword)",
-        AwsSecret, ["aws", "secretaccesskey", "secret_access_key", "secret-access-key"],
+        Some(Check::AwsKeyId)
+    ),
+    rule!(
+        "aws-secret-access-key",
+        "AWS secret access key (40 base64 characters near an AWS keyword)",
+        AwsSecret,
+        ["aws", "secretaccesskey", "secret_access_key", "secret-access-key"],
         r"(?m)(?:^|[^A-Za-z0-9/+_\-])(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=_\-]|$)",
-        Some(Check::Random { skip: 0 })),
-    rule!("github-token", "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_ with CRC32, github_pat_)",
-        Token, ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        Some(Check::Random { skip: 0 })
+    ),
+    rule!(
+        "github-token",
+        "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_ with CRC32, github_pat_)",
+        Token,
+        ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         r"\b(?P<s>gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
-        Some(Check::Github)),
-    rule!("gitlab-token", "GitLab token (glpat-, gldt-, glrt-, glptt-, … and runner registration tokens)",
-        Token, ["glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glft-", "glcbt-", "glimt-", "glagent-", "gloas-", "GR1348941"],
+        Some(Check::Github)
+    ),
+    rule!(
+        "gitlab-token",
+        "GitLab token (glpat-, gldt-, glrt-, glptt-, … and runner registration tokens)",
+        Token,
+        ["glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glft-", "glcbt-", "glimt-", "glagent-", "gloas-", "GR1348941"],
         r"\b(?P<s>(?:(?:glpat|gldt|glrt|glptt|glsoat|glft|glcbt|glimt|glagent|gloas)-|GR1348941)[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-]+){0,2})",
-        Some(Check::Random { skip: 0 })),
-    rule!("slack-token", "Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xapp-)",
-        Token, ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe", "xapp-"],
+        Some(Check::Random { skip: 0 })
+    ),
+    rule!(
+        "slack-token",
+        "Slack token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xapp-)",
+        Token,
+        ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe", "xapp-"],
         r"\b(?P<s>xox[abprse]-(?:[0-9]+-)+[A-Za-z0-9]{16,}|xoxe\.xox[bp]-1-[A-Za-z0-9]{60,}|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,})\b",
-        Some(Check::Random { skip: 5 })),
-    rule!("slack-webhook", "Slack incoming-webhook or workflow URL",
-        Token, ["hooks.slack.com"],
+        Some(Check::Random { skip: 5 })
+    ),
+    rule!(
+        "slack-webhook",
+        "Slack incoming-webhook or workflow URL",
+        Token,
+        ["hooks.slack.com"],
         r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,})",
-        Some(Check::Random { skip: 0 })),
-    rule!("stripe-key", "Stripe secret or restricted key (sk_live_, rk_live_, sk_test_, rk_test_) or webhook secret",
-        Token, ["sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"],
+        Some(Check::Random { skip: 0 })
+    ),
+    rule!(
+        "stripe-key",
+        "Stripe secret or restricted key (sk_live_, rk_live_, sk_test_, rk_test_) or webhook secret",
+        Token,
+        ["sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"],
         r"\b(?P<s>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,247}|whsec_[A-Za-z0-9+/=]{32,})\b",
-        Some(Check::Random { skip: 8 })),
-    rule!("openai-api-key", "OpenAI API key (sk-…T3BlbkFJ…, sk-proj-, sk-svcacct-, sk-admin-)",
-        Token, ["T3BlbkFJ", "sk-proj-", "sk-svcacct-", "sk-admin-"],
+        Some(Check::Random { skip: 8 })
+    ),
+    rule!(
+        "openai-api-key",
+        "OpenAI API key (sk-…T3BlbkFJ…, sk-proj-, sk-svcacct-, sk-admin-)",
+        Token,
+        ["T3BlbkFJ", "sk-proj-", "sk-svcacct-", "sk-admin-"],
         r"\b(?P<s>sk-(?:(?:proj|svcacct|admin|None)-)?[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,})",
-        Some(Check::Random { skip: 3 })),
-    rule!("anthropic-api-key", "Anthropic API key (sk-ant-api03-…, sk-ant-admin01-…)",
-        Token, ["sk-ant-"],
+        Some(Check::Random { skip: 3 })
+    ),
+    rule!(
+        "anthropic-api-key",
+        "Anthropic API key (sk-ant-api03-…, sk-ant-admin01-…)",
+        Token,
+        ["sk-ant-"],
         r"\b(?P<s>sk-ant-(?:api|admin|oat|ort|sid)[0-9]{2}-[A-Za-z0-9_\-]{32,})",
-        Some(Check::Random { skip: 13 })),
-    rule!("google-api-key", "Google API key (AIza…)",
-        Token, ["AIza"],
+        Some(Check::Random { skip: 13 })
+    ),
+    rule!(
+        "google-api-key",
+        "Google API key (AIza…)",
+        Token,
+        ["AIza"],
         r"(?-i)\b(?P<s>AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$)",
-        Some(Check::Random { skip: 4 })),
-    rule!("google-oauth-client-secret", "Google OAuth client secret (GOCSPX-…)",
-        Token, ["GOCSPX-"],
+        Some(Check::Random { skip: 4 })
+    ),
+    rule!(
+        "google-oauth-client-secret",
+        "Google OAuth client secret (GOCSPX-…)",
+        Token,
+        ["GOCSPX-"],
         r"\b(?P<s>GOCSPX-[A-Za-z0-9_\-]{28})(?:[^A-Za-z0-9_\-]|$)",
-        Some(Check::Random { skip: 7 })),
-    rule!("gcp-service-account", "Google Cloud service-account key (JSON with type service_account and a private_key)",
-        GcpServiceAccount, ["service_account"],
-        r#"\\?["']?type\\?["']?\s*[:=]\s*\\?["']?service_account\b"#, None),
-    rule!("npm-token", "npm access token (npm_…) or an .npmrc _authToken",
-        Token, ["npm_"],
-        r"\b(?P<s>npm_[A-Za-z0-9]{36})\b", Some(Check::Npm)),
-    rule!("npm-token", "npm access token (npm_…) or an .npmrc _authToken",
-        Token, ["_authToken"],
-        r#"(?i)_authToken\s*=\s*["']?(?P<s>[A-Za-z0-9_.+/=\-]{16,})"#, Some(Check::NpmAuthToken)),
-    rule!("pypi-token", "PyPI or TestPyPI upload token (pypi-AgEIcHlwaS5vcmc…)",
-        Token, ["pypi-AgE"],
+        Some(Check::Random { skip: 7 })
+    ),
+    rule!(
+        "gcp-service-account",
+        "Google Cloud service-account key (JSON with type service_account and a private_key)",
+        GcpServiceAccount,
+        ["service_account"],
+        r#"\\?["']?type\\?["']?\s*[:=]\s*\\?["']?service_account\b"#,
+        None
+    ),
+    rule!(
+        "npm-token",
+        "npm access token (npm_…) or an .npmrc _authToken",
+        Token,
+        ["npm_"],
+        r"\b(?P<s>npm_[A-Za-z0-9]{36})\b",
+        Some(Check::Npm)
+    ),
+    rule!(
+        "npm-token",
+        "npm access token (npm_…) or an .npmrc _authToken",
+        Token,
+        ["_authToken"],
+        r#"(?i)_authToken\s*=\s*["']?(?P<s>[A-Za-z0-9_.+/=\-]{16,})"#,
+        Some(Check::NpmAuthToken)
+    ),
+    rule!(
+        "pypi-token",
+        "PyPI or TestPyPI upload token (pypi-AgEIcHlwaS5vcmc…)",
+        Token,
+        ["pypi-AgE"],
         r"\b(?P<s>pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})",
-        Some(Check::Random { skip: 20 })),
-    rule!("jwt", "JSON Web Token (header decodes to JSON with alg)",
-        Token, ["eyJ"],
+        Some(Check::Random { skip: 20 })
+    ),
+    rule!(
+        "jwt",
+        "JSON Web Token (header decodes to JSON with alg)",
+        Token,
+        ["eyJ"],
         r"(?-i)\b(?P<s>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})",
-        Some(Check::Jwt)),
-    rule!("sendgrid-api-key", "SendGrid API key (SG.….…)",
-        Token, ["SG."],
+        Some(Check::Jwt)
+    ),
+    rule!(
+        "sendgrid-api-key",
+        "SendGrid API key (SG.….…)",
+        Token,
+        ["SG."],
         r"(?-i)\b(?P<s>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
-        Some(Check::Random { skip: 3 })),
-    rule!("huggingface-token", "Hugging Face access token (hf_…)",
-        Token, ["hf_"],
-        r"(?-i)\b(?P<s>hf_[A-Za-z]{34})\b", Some(Check::Random { skip: 3 })),
-    rule!("azure-storage-key", "Azure storage account key in a connection string (AccountKey=…)",
-        Token, ["AccountKey="],
-        r"(?i)AccountKey=(?P<s>[A-Za-z0-9+/]{86}==)", Some(Check::Random { skip: 0 })),
-    rule!("url-credentials", "Password embedded in a URL (scheme://user:password@host)",
-        Token, ["://"],
+        Some(Check::Random { skip: 3 })
+    ),
+    rule!(
+        "huggingface-token",
+        "Hugging Face access token (hf_…)",
+        Token,
+        ["hf_"],
+        r"(?-i)\b(?P<s>hf_[A-Za-z]{34})\b",
+        Some(Check::Random { skip: 3 })
+    ),
+    rule!(
+        "azure-storage-key",
+        "Azure storage account key in a connection string (AccountKey=…)",
+        Token,
+        ["AccountKey="],
+        r"(?i)AccountKey=(?P<s>[A-Za-z0-9+/]{86}==)",
+        Some(Check::Random { skip: 0 })
+    ),
+    rule!(
+        "url-credentials",
+        "Password embedded in a URL (scheme://user:password@host)",
+        Token,
+        ["://"],
         r"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://(?P<u>[^\s:@/?#'\x22<>]{1,64}):(?P<s>[^\s@/?#'\x22<>]{3,128})@(?P<h>[A-Za-z0-9.\-\[][A-Za-z0-9.\-:\]]*)",
-        Some(Check::UrlPassword)),
-    rule!("generic-password", "Password assigned to a password-like name (password, passwd, pwd, passphrase)",
-        Generic, ["passw", "passphrase", "pwd", "_pass", "-pass", ".pass", "pass_", "pass=", "pass:", "pass\"", "pass'", "pass ",
-                  "curl", "sshpass", "mysql", "mariadb", "redis-cli"],
-        r"", None),
-    rule!("generic-secret", "High-entropy value assigned to a secret-like name (secret, token, api_key, credentials, …)",
-        Generic, ["secret", "token", "apikey", "api_key", "api-key", "accesskey", "access_key", "access-key",
-                  "privatekey", "private_key", "private-key", "credential", "creds", "authorization", "auth_",
-                  "auth-", "authkey", "auth\"", "auth'", "auth:", "auth=", "auth ", "accountkey", "account_key",
-                  "signingkey", "signing_key", "encryptionkey", "encryption_key", "masterkey", "master_key", "bearer", "unseal"],
-        r"", None),
+        Some(Check::UrlPassword)
+    ),
+    rule!(
+        "generic-password",
+        "Password assigned to a password-like name (password, passwd, pwd, passphrase)",
+        Generic,
+        [
+            "passw",
+            "passphrase",
+            "pwd",
+            "_pass",
+            "-pass",
+            ".pass",
+            "pass_",
+            "pass=",
+            "pass:",
+            "pass\"",
+            "pass'",
+            "pass ",
+            "curl",
+            "sshpass",
+            "mysql",
+            "mariadb",
+            "redis-cli"
+        ],
+        r"",
+        None
+    ),
+    rule!(
+        "generic-secret",
+        "High-entropy value assigned to a secret-like name (secret, token, api_key, credentials, …)",
+        Generic,
+        [
+            "secret",
+            "token",
+            "apikey",
+            "api_key",
+            "api-key",
+            "accesskey",
+            "access_key",
+            "access-key",
+            "privatekey",
+            "private_key",
+            "private-key",
+            "credential",
+            "creds",
+            "authorization",
+            "auth_",
+            "auth-",
+            "authkey",
+            "auth\"",
+            "auth'",
+            "auth:",
+            "auth=",
+            "auth ",
+            "accountkey",
+            "account_key",
+            "signingkey",
+            "signing_key",
+            "encryptionkey",
+            "encryption_key",
+            "masterkey",
+            "master_key",
+            "bearer",
+            "unseal"
+        ],
+        r"",
+        None
+    ),
 ];
 
 /// Keywords that open an encrypted block whose contents are never reported
@@ -213,9 +371,7 @@ pub(crate) fn infos() -> Vec<RuleInfo> {
 
 /// Whether `id` is a rule id this scanner knows (`vault-secret:<name>` included).
 pub(crate) fn is_known_id(id: &str) -> bool {
-    id == VAULT_SECRET.id
-        || id.strip_prefix("vault-secret:").is_some()
-        || DEFS.iter().any(|d| d.id == id)
+    id == VAULT_SECRET.id || id.strip_prefix("vault-secret:").is_some() || DEFS.iter().any(|d| d.id == id)
 }
 
 #[cfg(test)]

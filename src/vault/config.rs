@@ -21,11 +21,7 @@ pub struct Encryption {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            version: 1,
-            encryption: Encryption { format: "age".to_owned(), extra: Extra::new() },
-            extra: Extra::new(),
-        }
+        Config { version: 1, encryption: Encryption { format: "age".to_owned(), extra: Extra::new() }, extra: Extra::new() }
     }
 }
 

@@ -32,7 +32,13 @@ pub fn merge3<T: PartialEq + Clone>(base: Option<&T>, ours: Option<&T>, theirs: 
 
 /// A membership flag: never conflicts, because with two values one side equals the base.
 pub fn merge_flag(base: bool, ours: bool, theirs: bool) -> bool {
-    if ours == theirs { ours } else if ours == base { theirs } else { ours }
+    if ours == theirs {
+        ours
+    } else if ours == base {
+        theirs
+    } else {
+        ours
+    }
 }
 
 /// Keys of `a` in order, then those of `b` not in `a`.
@@ -88,12 +94,22 @@ fn merge_entries<E: Clone, N: PartialEq + Clone>(
 
 /// Merges two manifests against their base (None when the file was added on both sides).
 pub fn merge_manifests(base: Option<&Manifest>, ours: &Manifest, theirs: &Manifest) -> Result<Manifest, Vec<String>> {
-    let empty = Manifest { version: ours.version, owners: vec![], agents: vec![], groups: vec![], readers: Default::default(), extra: Extra::new() };
+    let empty = Manifest {
+        version: ours.version,
+        owners: vec![],
+        agents: vec![],
+        groups: vec![],
+        readers: Default::default(),
+        extra: Extra::new(),
+    };
     let base = base.unwrap_or(&empty);
     let mut conflicts = Vec::new();
-    let owners = merge_entries(&base.owners, &ours.owners, &theirs.owners, |o| o.name.clone(), |b, o, t| merge_owner(b, o, t, &mut conflicts));
-    let agents = merge_entries(&base.agents, &ours.agents, &theirs.agents, |a| a.name.clone(), |b, o, t| merge_agent(b, o, t, &mut conflicts));
-    let groups = merge_entries(&base.groups, &ours.groups, &theirs.groups, |g| g.name.clone(), |b, o, t| merge_group(b, o, t, &mut conflicts));
+    let owners =
+        merge_entries(&base.owners, &ours.owners, &theirs.owners, |o| o.name.clone(), |b, o, t| merge_owner(b, o, t, &mut conflicts));
+    let agents =
+        merge_entries(&base.agents, &ours.agents, &theirs.agents, |a| a.name.clone(), |b, o, t| merge_agent(b, o, t, &mut conflicts));
+    let groups =
+        merge_entries(&base.groups, &ours.groups, &theirs.groups, |g| g.name.clone(), |b, o, t| merge_group(b, o, t, &mut conflicts));
     let mut readers = std::collections::BTreeMap::new();
     for s in union_order(ours.readers.keys().cloned(), theirs.readers.keys().cloned()).into_iter().chain(base.readers.keys().cloned()) {
         let set = |m: &Manifest| m.readers.get(&s).map(|v| v.iter().cloned().collect::<BTreeSet<AgentName>>()).unwrap_or_default();
@@ -118,7 +134,11 @@ fn merge_owner(b: Option<&Owner>, o: Option<&Owner>, t: Option<&Owner>, conflict
         None
     });
     let what = format!("owner {:?}", o.name.as_str());
-    Owner { name: o.name.clone(), public_key: key.unwrap_or_else(|| o.public_key.clone()), extra: merge_extra(b.map(|b| &b.extra), &o.extra, &t.extra, &what, conflicts) }
+    Owner {
+        name: o.name.clone(),
+        public_key: key.unwrap_or_else(|| o.public_key.clone()),
+        extra: merge_extra(b.map(|b| &b.extra), &o.extra, &t.extra, &what, conflicts),
+    }
 }
 
 fn merge_agent(b: Option<&Agent>, o: Option<&Agent>, t: Option<&Agent>, conflicts: &mut Vec<String>) -> Agent {
@@ -242,8 +262,12 @@ mod tests {
         let agents = ["a0", "a1", "a2"];
         let groups = ["g0", "g1"];
         let secrets = ["g0/s", "g1/s", "g0/t"];
-        (proptest::collection::vec(any::<bool>(), 3), proptest::collection::vec(any::<bool>(), 6), proptest::collection::vec(any::<bool>(), 6)).prop_map(
-            move |(has_agent, grants, listings)| {
+        (
+            proptest::collection::vec(any::<bool>(), 3),
+            proptest::collection::vec(any::<bool>(), 6),
+            proptest::collection::vec(any::<bool>(), 6),
+        )
+            .prop_map(move |(has_agent, grants, listings)| {
                 let mut m = Manifest::new(OwnerName::parse("o").unwrap(), "owner.pub");
                 for (i, name) in agents.iter().enumerate() {
                     if has_agent[i] {
@@ -263,8 +287,7 @@ mod tests {
                     }
                 }
                 m
-            },
-        )
+            })
     }
 
     fn access(m: &Manifest) -> BTreeSet<(SecretPath, AgentName)> {

@@ -26,15 +26,7 @@ pub struct Meta {
 
 impl Meta {
     pub fn new(name: SecretPath, group: GroupName, now: Timestamp) -> Self {
-        Meta {
-            name,
-            group,
-            created: Some(now),
-            rotated: Some(now),
-            expires: None,
-            authorized_agents: Vec::new(),
-            extra: Extra::new(),
-        }
+        Meta { name, group, created: Some(now), rotated: Some(now), expires: None, authorized_agents: Vec::new(), extra: Extra::new() }
     }
 
     pub fn set_agents(&mut self, agents: impl IntoIterator<Item = AgentName>) {

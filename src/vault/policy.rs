@@ -57,11 +57,7 @@ pub fn readable_by(m: &Manifest, agent: &AgentName) -> BTreeSet<SecretPath> {
 /// Secrets present in both manifests whose set of agent readers differs.
 pub fn changed_readers(before: &Manifest, after: &Manifest) -> BTreeSet<SecretPath> {
     let old = reader_map(before);
-    reader_map(after)
-        .into_iter()
-        .filter(|(s, agents)| old.get(s).is_some_and(|o| o != agents))
-        .map(|(s, _)| s)
-        .collect()
+    reader_map(after).into_iter().filter(|(s, agents)| old.get(s).is_some_and(|o| o != agents)).map(|(s, _)| s).collect()
 }
 
 #[cfg(test)]

@@ -97,7 +97,10 @@ fn a_secret_in_two_groups_is_readable_through_either() {
     let env = setup();
     let m = env.vault().join("manifest.yaml");
     let text = std::fs::read_to_string(&m).unwrap();
-    let text = text.replace("- name: db\n  secrets:\n  - db/password\n", "- name: db\n  secrets:\n  - db/password\n- name: shared\n  secrets:\n  - db/password\n");
+    let text = text.replace(
+        "- name: db\n  secrets:\n  - db/password\n",
+        "- name: db\n  secrets:\n  - db/password\n- name: shared\n  secrets:\n  - db/password\n",
+    );
     std::fs::write(&m, text).unwrap();
     env.git(&["commit", "-qam", "share db/password"]);
     env.ok(&["grant", "audit", "shared"]);

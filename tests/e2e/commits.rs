@@ -10,7 +10,10 @@ fn the_users_staged_files_stay_staged_and_out_of_vault_commits() {
     env.git(&["add", "notes.txt"]);
     env.set("svc/token", b"t", &[]);
     let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(files.lines().collect::<Vec<_>>(), [".agent-vault/manifest.yaml", ".agent-vault/secrets/svc/token.enc", ".agent-vault/secrets/svc/token.meta"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        [".agent-vault/manifest.yaml", ".agent-vault/secrets/svc/token.enc", ".agent-vault/secrets/svc/token.meta"]
+    );
     assert_eq!(env.git(&["diff", "--cached", "--name-only"]).trim(), "notes.txt", "still staged");
     assert_eq!(env.git(&["status", "--porcelain"]).trim(), "A  notes.txt");
     assert_eq!(env.git(&["log", "-1", "--format=%s|%an|%ae"]).trim(), "agent-vault: set 'svc/token'|Alice Owner|alice@example.com");
@@ -24,7 +27,10 @@ fn no_commit_leaves_the_change_staged() {
     assert_eq!(env.git(&["rev-parse", "HEAD"]), head);
     let staged = env.git(&["diff", "--cached", "--name-only"]);
     assert!(staged.contains(".agent-vault/secrets/svc/token.enc"), "{staged}");
-    assert_eq!(env.git(&["status", "--porcelain", "--untracked-files=all"]).lines().filter(|l| !l.starts_with('A') && !l.starts_with('M')).count(), 0);
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--untracked-files=all"]).lines().filter(|l| !l.starts_with('A') && !l.starts_with('M')).count(),
+        0
+    );
 }
 
 #[test]

@@ -117,7 +117,9 @@ fn a_grant_killed_mid_way_over_hundreds_of_secrets_is_repaired() {
         let mut child = cmd.current_dir(&env.repo).args(["grant", "ci", "g"]).stderr(std::process::Stdio::null()).spawn().unwrap();
         let manifest = env.vault().join("manifest.yaml");
         let start = Instant::now();
-        while !std::fs::read_to_string(&manifest).unwrap_or_default().contains("groups:\n  - g\n") && start.elapsed() < Duration::from_secs(20) {
+        while !std::fs::read_to_string(&manifest).unwrap_or_default().contains("groups:\n  - g\n")
+            && start.elapsed() < Duration::from_secs(20)
+        {
             std::thread::sleep(Duration::from_micros(200));
         }
         std::thread::sleep(Duration::from_millis(5 + 10 * attempt));
@@ -129,7 +131,10 @@ fn a_grant_killed_mid_way_over_hundreds_of_secrets_is_repaired() {
         }
         assert_eq!(out.status.code(), Some(1));
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(report["errors"].as_array().unwrap().iter().any(|e| e["code"] == "agent_cannot_decrypt" || e["code"] == "recipients_mismatch"), "{report}");
+        assert!(
+            report["errors"].as_array().unwrap().iter().any(|e| e["code"] == "agent_cannot_decrypt" || e["code"] == "recipients_mismatch"),
+            "{report}"
+        );
         mid_way = true;
         break;
     }

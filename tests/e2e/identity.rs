@@ -50,7 +50,11 @@ fn precedence_is_flag_then_env_then_owner_key() {
     assert_eq!(out.stdout, b"pw", "the owner key is the default");
     let (_, kind) = fails(env.cmd(&["--json", "get", "--no-pull", "db/password"]).env("AGENT_VAULT_KEY", &ci));
     assert_eq!(kind, "not_authorized", "AGENT_VAULT_KEY (a path) wins over the owner key");
-    let out = env.cmd(&["get", "--no-pull", "db/password", "--key", env.owner_key().to_str().unwrap()]).env("AGENT_VAULT_KEY", &ci).output().unwrap();
+    let out = env
+        .cmd(&["get", "--no-pull", "db/password", "--key", env.owner_key().to_str().unwrap()])
+        .env("AGENT_VAULT_KEY", &ci)
+        .output()
+        .unwrap();
     assert_eq!(out.stdout, b"pw", "--key wins over AGENT_VAULT_KEY");
 }
 

@@ -35,12 +35,7 @@ fn git_vault_reads_go_age_ciphertext_and_keys() {
     let recipient = std::fs::read_to_string(env.vault().join("owner.pub")).unwrap();
     env.set("svc/token", b"placeholder", &[]);
     let enc = env.vault().join("secrets/svc/token.enc");
-    let mut child = age()
-        .args(["-r", recipient.trim(), "-a", "-o"])
-        .arg(&enc)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = age().args(["-r", recipient.trim(), "-a", "-o"]).arg(&enc).stdin(std::process::Stdio::piped()).spawn().unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"from-go-age").unwrap();
     assert!(child.wait().unwrap().success());

@@ -150,12 +150,20 @@ impl World {
             }
             Op::Grant(a, g) | Op::Revoke(a, g) => {
                 let grant = matches!(op, Op::Grant(..));
-                let r = if grant { ops::access::grant(v, &agent(*a), &group(*g), &o) } else { ops::access::revoke(v, &agent(*a), &group(*g), &o) };
+                let r = if grant {
+                    ops::access::grant(v, &agent(*a), &group(*g), &o)
+                } else {
+                    ops::access::revoke(v, &agent(*a), &group(*g), &o)
+                };
                 let valid = m.agents.contains_key(AGENTS[*a]) && m.groups.contains(GROUPS[*g]);
                 assert_eq!(r.is_ok(), valid, "{op:?}: {:?}", r.err());
                 if valid {
                     let groups = &mut m.agents.get_mut(AGENTS[*a]).unwrap().0;
-                    if grant { groups.insert(GROUPS[*g].into()) } else { groups.remove(GROUPS[*g]) };
+                    if grant {
+                        groups.insert(GROUPS[*g].into())
+                    } else {
+                        groups.remove(GROUPS[*g])
+                    };
                 }
             }
             Op::AddOwner => {

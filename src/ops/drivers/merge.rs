@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::git::merge_context::MergeContext;
 use crate::store::VAULT_DIR;
 use crate::vault::manifest::OwnerKeyRef;
-use crate::vault::merge::{merge3, merge_manifests, merge_meta};
+use crate::vault::merge::{merge_manifests, merge_meta, merge3};
 use crate::vault::{Manifest, Meta, SecretPath, policy};
 
 /// Which driver.
@@ -71,7 +71,11 @@ fn parse<T: serde::de::DeserializeOwned>(bytes: Option<&[u8]>, what: &str) -> st
 type Three<T> = (Option<T>, Option<T>, Option<T>);
 
 /// Parses base, ours and theirs; ours and theirs must exist.
-fn parse3<T: serde::de::DeserializeOwned>(b: Option<&[u8]>, o: Option<&[u8]>, t: Option<&[u8]>) -> std::result::Result<(Option<T>, T, T), String> {
+fn parse3<T: serde::de::DeserializeOwned>(
+    b: Option<&[u8]>,
+    o: Option<&[u8]>,
+    t: Option<&[u8]>,
+) -> std::result::Result<(Option<T>, T, T), String> {
     let parsed: Three<T> = (parse(b, "base")?, parse(o, "our")?, parse(t, "their")?);
     match parsed {
         (b, Some(o), Some(t)) => Ok((b, o, t)),
@@ -155,7 +159,9 @@ impl Merged {
             let text = match o.key_ref() {
                 OwnerKeyRef::Inline(k) => k.to_owned(),
                 OwnerKeyRef::File(f) => {
-                    let bytes = self.file(f)?.ok_or_else(|| Error::invalid_input(format!("the key file of owner {:?} conflicts or is missing", o.name.as_str())))?;
+                    let bytes = self.file(f)?.ok_or_else(|| {
+                        Error::invalid_input(format!("the key file of owner {:?} conflicts or is missing", o.name.as_str()))
+                    })?;
                     String::from_utf8_lossy(&bytes).into_owned()
                 }
             };
@@ -172,7 +178,10 @@ impl Merged {
         for a in policy::readers_of(&self.manifest, s) {
             match self.file(&format!("agents/{a}/public.key"))?.map(|b| Recipient::parse(&String::from_utf8_lossy(&b))) {
                 Some(Ok(r)) => out.push(r),
-                _ => notes.push(format!("agent {:?} was left out of {s:?}: its key conflicts; run `git vault reconcile` once resolved", a.as_str())),
+                _ => notes.push(format!(
+                    "agent {:?} was left out of {s:?}: its key conflicts; run `git vault reconcile` once resolved",
+                    a.as_str()
+                )),
             }
         }
         Ok(out)
@@ -211,7 +220,13 @@ fn secret(sides: &Sides, start: &Path, opts: &Options) -> Result<Outcome> {
         Err(e) => return Err(e),
     };
     let raw = [read(&sides.base)?, read(&sides.ours)?, read(&sides.theirs)?];
-    let values = (|| Ok::<_, String>([decrypt_side(&identity, raw[0].as_deref(), "base")?, decrypt_side(&identity, raw[1].as_deref(), "our")?, decrypt_side(&identity, raw[2].as_deref(), "their")?]))();
+    let values = (|| {
+        Ok::<_, String>([
+            decrypt_side(&identity, raw[0].as_deref(), "base")?,
+            decrypt_side(&identity, raw[1].as_deref(), "our")?,
+            decrypt_side(&identity, raw[2].as_deref(), "their")?,
+        ])
+    })();
     let [b, o, t] = match values {
         Ok(v) => v.map(zeroize::Zeroizing::new),
         Err(why) => return conflict(format!("{}: {why}", sides.path)),

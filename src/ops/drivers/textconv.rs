@@ -27,7 +27,8 @@ pub fn render(bytes: &[u8], escrow: bool, identity: Option<&Identity>) -> String
     let count = tags.len();
     tags.sort_unstable();
     tags.dedup();
-    let mut out = format!("age-encrypted {kind} ({form} age v1)\nrecipients: {count} ({})\nsize: {} bytes\n", tags.join(", "), info.plaintext_len);
+    let mut out =
+        format!("age-encrypted {kind} ({form} age v1)\nrecipients: {count} ({})\nsize: {} bytes\n", tags.join(", "), info.plaintext_len);
     out.push_str(&value_line(bytes, escrow, identity));
     out
 }
