@@ -82,7 +82,9 @@ const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
 /** `text` as the CLI lists it (`YYYY-MM-DDTHH:MM:SSZ`), or null when the CLI refuses it. */
 export function parseTimestamp(text: string): string | null {
-  const m = TIMESTAMP.exec(text.replace(EDGE_SPACE, ""));
+  const trimmed = text.replace(EDGE_SPACE, "");
+  if (trimmed.startsWith("+") || trimmed.startsWith("-")) return null; // signed six-digit years: the CLI refuses them
+  const m = TIMESTAMP.exec(trimmed);
   if (!m?.groups || CRITICAL.test(m.groups.annotations!)) return null;
   const g = m.groups;
   let year: number;

@@ -28,11 +28,13 @@ export function tmp(name = "d") {
  */
 export function hermeticEnv() {
   const home = tmp("home");
+  writeFileSync(join(home, ".gitconfig"), "");
   Object.assign(process.env, {
     HOME: home,
     XDG_CACHE_HOME: join(home, ".cache"),
     GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
+    // an empty file of our own, never /dev/null: a git that writes its global config replaces it
+    GIT_CONFIG_GLOBAL: join(home, ".gitconfig"),
     GIT_AUTHOR_NAME: "Test Author",
     GIT_AUTHOR_EMAIL: "author@example.invalid",
     GIT_AUTHOR_DATE: "2026-01-02T03:04:05Z",

@@ -21,7 +21,6 @@ LEGACY_KEYS = FIXTURES / "legacy-vault-keys"
 
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.invalid",
     "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
@@ -39,6 +38,10 @@ def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    # an empty file of our own, never /dev/null: a git that writes its global config replaces
+    # the file it points at
+    (home / ".gitconfig").write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name, value in GIT_ENV.items():
         monkeypatch.setenv(name, value)

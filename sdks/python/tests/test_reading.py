@@ -223,7 +223,7 @@ def test_list_secrets_rules(tmp_path: Path, owner: x25519.Identity) -> None:
         ("2026-12-31T23:59:60Z", "2026-12-31T23:59:59Z"),
         ("2026-01-02T03:04:05Z[Europe/Paris]", "2026-01-02T03:04:05Z"),
         ("1969-12-31T23:59:59.5Z", "1970-01-01T00:00:00Z"),  # whole seconds toward zero, as the CLI
-        ("-000001-01-01T00:00:00Z", "-000001-01-01T00:00:00Z"),
+        ("-000001-01-01T00:00:00Z", None),  # signed six-digit years: the CLI refuses them
         (None, None),
         # not timestamps for the CLI either: no offset, a bare date, out of range, not a date
         ("2026-01-02 03:04:05", None),

@@ -99,7 +99,10 @@ def _nanos(digits: str | None) -> int:
 
 def parse_timestamp(text: str) -> str | None:
     """``text`` as the CLI lists it (``YYYY-MM-DDTHH:MM:SSZ``), or None when the CLI refuses it."""
-    m = _TIMESTAMP.fullmatch(text.strip(_WHITESPACE))
+    trimmed = text.strip(_WHITESPACE)
+    if trimmed.startswith(("+", "-")):  # signed six-digit years: the CLI refuses them
+        return None
+    m = _TIMESTAMP.fullmatch(trimmed)
     if m is None or any(_CRITICAL.findall(m["annotations"])):  # a critical [!key=value]
         return None
     g = m.groupdict()
