@@ -3,10 +3,14 @@
 //! Measures, with the release binary, in one invocation:
 //! - `get` against the Go `age -d` decrypting the same file with the same key (the reference run);
 //! - `set` on vaults of 10, 100, 1,000 and 10,000 secrets (flat as the vault grows?);
-//! - `grant` (re-encrypting every secret of a group) over 1,000 and 10,000 secrets.
+//! - `grant` (re-encrypting every secret of a group) over 1,000 and 10,000 secrets;
+//! - the pre-commit hook's cost on a typical commit.
+//!
 //! Prints medians and the ratios against the reference and against the targets of the issue
 //! (the earlier tool: get ≈ 11× `age -d`, set ≈ 90 ms growing with N, grant over 1,000 ≈ 1.8 s).
-//! Set BENCH_QUICK=1 for fewer iterations and no 10,000-secret vault.
+//!
+//! Set BENCH_QUICK=1 for fewer iterations and no 10,000-secret vault, BENCH_ONLY=get,set,grant,hook
+//! to run some parts only, BENCH_KEEP_VAULT=N to keep a vault of N secrets for experiments.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -249,8 +253,18 @@ fn main() {
     }
     assert!(Command::new("age").arg("--version").output().is_ok(), "the Go `age` CLI is the reference (apt-get install age)");
     println!("git-vault {} ({BIN})", env!("CARGO_PKG_VERSION"));
-    bench_get(quick);
-    bench_set(quick);
-    bench_grant(quick);
-    bench_hook(quick);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("get") {
+        bench_get(quick);
+    }
+    if run("set") {
+        bench_set(quick);
+    }
+    if run("grant") {
+        bench_grant(quick);
+    }
+    if run("hook") {
+        bench_hook(quick);
+    }
 }

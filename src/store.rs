@@ -204,8 +204,8 @@ impl VaultFs {
     }
 
     /// Replaces a vault file atomically without waiting for the disk; bulk operations write
-    /// many files this way and then call [`VaultFs::sync`] once. A killed process still leaves
-    /// every file whole (old or new); only a power loss before the sync can lose the new ones.
+    /// many files this way (and call [`VaultFs::sync`] once when the user's git configuration
+    /// asks for flushed objects). A killed process still leaves every file whole, old or new.
     pub fn write_deferred(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.check_inside(path)?;
         write_file(path, bytes, Durability::Deferred).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))

@@ -44,7 +44,7 @@ impl Job<'_> {
             })
             .collect();
         progress.finish();
-        self.vault.fs().sync()?;
+        self.vault.flush_bulk()?;
         let mut out = Outcome::default();
         let mut errors = Vec::new();
         for (s, r) in targets.iter().zip(results) {
@@ -112,7 +112,7 @@ impl Job<'_> {
                 Ok(Some(path))
             })
             .collect();
-        self.vault.fs().sync()?;
+        self.vault.flush_bulk()?;
         results.into_iter().filter_map(Result::transpose).collect()
     }
 }

@@ -30,14 +30,14 @@ fn raw_agent_vault_key_is_used_and_never_written() {
     let env = setup();
     let raw = raw_key(&env.agent_key("ci"));
     std::fs::remove_file(env.agent_key("ci")).unwrap();
-    let before = Env::snapshot(&env.tmp.path().to_path_buf());
+    let before = Env::snapshot(env.tmp.path());
     let out = env.cmd(&["get", "--no-pull", "stripe/api-key"]).env("AGENT_VAULT_KEY", format!("  {raw}\n")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, b"sk");
     let out = env.cmd(&["--json", "get", "--no-pull", "db/password"]).env("AGENT_VAULT_KEY", &raw).output().unwrap();
     assert_eq!(error_kind(&out), "not_authorized");
-    assert_eq!(Env::snapshot(&env.tmp.path().to_path_buf()), before, "nothing was written anywhere");
-    for (path, bytes) in Env::snapshot(&env.tmp.path().to_path_buf()) {
+    assert_eq!(Env::snapshot(env.tmp.path()), before, "nothing was written anywhere");
+    for (path, bytes) in Env::snapshot(env.tmp.path()) {
         assert!(!String::from_utf8_lossy(&bytes).contains(&raw), "{} holds the raw key", path.display());
     }
 }
@@ -88,5 +88,5 @@ fn no_vault_is_a_clear_error() {
     std::fs::create_dir_all(&sub).unwrap();
     env.ok(&["init"]);
     env.cmd_in(&sub, &["list"]).assert().success();
-    env.cmd_in(&env.tmp.path().to_path_buf(), &["-C", env.repo.to_str().unwrap(), "list"]).assert().success();
+    env.cmd_in(env.tmp.path(), &["-C", env.repo.to_str().unwrap(), "list"]).assert().success();
 }
