@@ -381,15 +381,7 @@ mod tests {
     use super::*;
     use crate::vault::Timestamp;
 
-    fn a(n: &str) -> AgentName {
-        AgentName::parse(n).unwrap()
-    }
-    fn g(n: &str) -> GroupName {
-        GroupName::parse(n).unwrap()
-    }
-    fn s(n: &str) -> SecretPath {
-        SecretPath::parse(n).unwrap()
-    }
+    use crate::vault::testing::{a, g, s};
 
     /// A vault with owner `o`, agents `ci` (group `stripe`) and `deploy`, one secret.
     fn base() -> Snapshot {

@@ -217,15 +217,7 @@ impl Manifest {
 mod tests {
     use super::*;
 
-    fn a(n: &str) -> AgentName {
-        AgentName::parse(n).unwrap()
-    }
-    fn g(n: &str) -> GroupName {
-        GroupName::parse(n).unwrap()
-    }
-    fn s(n: &str) -> SecretPath {
-        SecretPath::parse(n).unwrap()
-    }
+    use crate::vault::testing::{a, g, s};
 
     #[test]
     fn unknown_fields_survive_a_round_trip() {

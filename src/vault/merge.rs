@@ -186,28 +186,14 @@ pub fn merge_meta(base: Option<&Meta>, ours: &Meta, theirs: &Meta) -> Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::names::{GroupName, OwnerName};
+    use crate::vault::names::OwnerName;
     use crate::vault::policy;
     use proptest::prelude::*;
 
-    fn a(n: &str) -> AgentName {
-        AgentName::parse(n).unwrap()
-    }
-    fn g(n: &str) -> GroupName {
-        GroupName::parse(n).unwrap()
-    }
-    fn s(n: &str) -> SecretPath {
-        SecretPath::parse(n).unwrap()
-    }
+    use crate::vault::testing::{a, g, s};
 
     fn base() -> Manifest {
-        let mut m = Manifest::new(OwnerName::parse("alice").unwrap(), "owner.pub");
-        m.add_agent(a("ci"));
-        m.add_agent(a("deploy"));
-        m.add_secret(&s("stripe/k"), &g("stripe"));
-        m.add_secret(&s("db/p"), &g("db"));
-        m.grant(&a("ci"), &g("stripe"));
-        m
+        crate::vault::testing::sample()
     }
 
     #[test]

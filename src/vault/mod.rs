@@ -9,6 +9,8 @@ pub mod merge;
 pub mod meta;
 pub mod names;
 pub mod policy;
+#[cfg(test)]
+pub mod testing;
 pub mod time;
 
 pub use config::Config;

@@ -63,26 +63,12 @@ pub fn changed_readers(before: &Manifest, after: &Manifest) -> BTreeSet<SecretPa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::names::OwnerName;
 
-    fn a(n: &str) -> AgentName {
-        AgentName::parse(n).unwrap()
-    }
-    fn g(n: &str) -> GroupName {
-        GroupName::parse(n).unwrap()
-    }
-    fn s(n: &str) -> SecretPath {
-        SecretPath::parse(n).unwrap()
-    }
+    use crate::vault::testing::{a, g, s};
 
     fn sample() -> Manifest {
-        let mut m = Manifest::new(OwnerName::parse("o").unwrap(), "owner.pub");
-        m.add_agent(a("ci"));
-        m.add_agent(a("deploy"));
-        m.add_secret(&s("stripe/k"), &g("stripe"));
-        m.add_secret(&s("db/p"), &g("db"));
+        let mut m = crate::vault::testing::sample();
         m.add_secret(&s("db/p"), &g("shared"));
-        m.grant(&a("ci"), &g("stripe"));
         m.grant(&a("deploy"), &g("shared"));
         m
     }

@@ -3,26 +3,6 @@
 ``from agent_vault import Vault`` keeps working; everything here is :mod:`git_vault`'s.
 """
 
-from git_vault import (
-    InvalidIdentifierError,
-    NoIdentityError,
-    NotAuthorizedError,
-    PullWarning,
-    SecretNotFoundError,
-    Vault,
-    VaultError,
-    VaultNotFoundError,
-    __version__,
-)
-
-__all__ = [
-    "InvalidIdentifierError",
-    "NoIdentityError",
-    "NotAuthorizedError",
-    "PullWarning",
-    "SecretNotFoundError",
-    "Vault",
-    "VaultError",
-    "VaultNotFoundError",
-    "__version__",
-]
+from git_vault import *  # noqa: F403 - the whole public API, re-exported
+from git_vault import __all__ as __all__
+from git_vault import __version__ as __version__
