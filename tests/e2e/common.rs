@@ -126,6 +126,18 @@ impl Env {
         git_in(&self.home, &self.repo, args)
     }
 
+    /// Pushes the repository to a new bare remote (`origin`, upstream of main) and clones that;
+    /// returns (bare remote, clone).
+    pub fn push_and_clone(&self) -> (PathBuf, PathBuf) {
+        let bare = self.tmp.path().join("remote.git");
+        git_in(&self.home, self.tmp.path(), &["init", "-q", "--bare", bare.to_str().unwrap()]);
+        self.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        self.git(&["push", "-q", "-u", "origin", "main"]);
+        let clone = self.tmp.path().join("clone");
+        git_in(&self.home, self.tmp.path(), &["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
+        (bare, clone)
+    }
+
     /// Every file under `dir`, recursively, for "nothing was written" assertions.
     pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();

@@ -127,12 +127,7 @@ fn two_values_for_one_secret_are_a_conflict_that_keeps_both() {
 #[test]
 fn git_pull_between_two_clones_merges_the_vault() {
     let env = setup();
-    let bare = env.tmp.path().join("remote.git");
-    git_in(&env.home, env.tmp.path(), &["init", "-q", "--bare", bare.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-    env.git(&["push", "-q", "-u", "origin", "main"]);
-    let clone = env.tmp.path().join("clone");
-    git_in(&env.home, env.tmp.path(), &["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
+    let (_bare, clone) = env.push_and_clone();
     env.cmd_in(&clone, &["install"]).assert().success();
     env.cmd_in(&clone, &["revoke", "ci", "stripe"]).assert().success();
     env.cmd_in(&clone, &["set", "clone/secret"]).write_stdin("c").assert().success();

@@ -9,12 +9,7 @@ use crate::common::*;
 fn two_clones() -> (Env, PathBuf, PathBuf) {
     let env = Env::with_vault();
     env.set("svc/token", b"v1", &[]);
-    let bare = env.tmp.path().join("remote.git");
-    git_in(&env.home, env.tmp.path(), &["init", "-q", "--bare", bare.to_str().unwrap()]);
-    env.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-    env.git(&["push", "-q", "-u", "origin", "main"]);
-    let clone = env.tmp.path().join("clone");
-    git_in(&env.home, env.tmp.path(), &["clone", "-q", bare.to_str().unwrap(), clone.to_str().unwrap()]);
+    let (bare, clone) = env.push_and_clone();
     (env, bare, clone)
 }
 
