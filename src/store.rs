@@ -8,7 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,8 @@ pub struct VaultFs {
     /// Directories already checked to be real directories (not symlinks) inside the vault, so a
     /// bulk operation checks each directory once.
     checked: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Whether files were written without an fsync since the last [`VaultFs::sync`].
+    deferred: Arc<AtomicBool>,
 }
 
 /// Where a secret's two files are.
@@ -45,7 +47,7 @@ pub struct SecretFiles {
 
 impl VaultFs {
     pub fn new(dir: PathBuf) -> Self {
-        VaultFs { dir, checked: Arc::default() }
+        VaultFs { dir, checked: Arc::default(), deferred: Arc::default() }
     }
 
     pub fn dir(&self) -> &Path {
@@ -121,12 +123,7 @@ impl VaultFs {
                 continue;
             }
             match fs::symlink_metadata(&cur) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!("{} is a symlink; vault files must be regular files", self.show(&cur)),
-                    ));
-                }
+                Ok(m) if m.file_type().is_symlink() => return Err(self.symlink_error(&cur)),
                 Ok(m) if m.is_dir() => {
                     if let Ok(mut c) = self.checked.lock() {
                         c.insert(cur.clone());
@@ -140,12 +137,14 @@ impl VaultFs {
         Ok(())
     }
 
+    fn symlink_error(&self, path: &Path) -> Error {
+        Error::new(ErrorKind::InvalidInput, format!("{} is a symlink; vault files must be regular files", self.show(path)))
+    }
+
     pub fn exists(&self, path: &Path) -> Result<bool> {
         self.check_inside(path)?;
         match fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => {
-                Err(Error::new(ErrorKind::InvalidInput, format!("{} is a symlink; vault files must be regular files", self.show(path))))
-            }
+            Ok(m) if m.file_type().is_symlink() => Err(self.symlink_error(path)),
             Ok(m) => Ok(m.is_file()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io(self.show(path), e)),
@@ -159,12 +158,7 @@ impl VaultFs {
         let mut file = match OpenOptions::new().read(true).custom_flags(nofollow).open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("{} is a symlink; vault files must be regular files", self.show(path)),
-                ));
-            }
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => return Err(self.symlink_error(path)),
             Err(e) => return Err(Error::io(self.show(path), e)),
         };
         let meta = file.metadata().map_err(|e| Error::io(self.show(path), e))?;
@@ -208,7 +202,13 @@ impl VaultFs {
     /// asks for flushed objects). A killed process still leaves every file whole, old or new.
     pub fn write_deferred(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.check_inside(path)?;
+        self.deferred.store(true, Ordering::Relaxed);
         write_file(path, bytes, Durability::Deferred).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
+    }
+
+    /// Whether files were written without an fsync since the last [`VaultFs::sync`].
+    pub fn has_deferred(&self) -> bool {
+        self.deferred.load(Ordering::Relaxed)
     }
 
     pub fn write_yaml_deferred<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
@@ -218,7 +218,9 @@ impl VaultFs {
     /// Flushes the file system that holds the vault (after deferred writes).
     pub fn sync(&self) -> Result<()> {
         let dir = File::open(&self.dir).map_err(|e| Error::io(self.show(&self.dir), e))?;
-        rustix::fs::syncfs(&dir).map_err(|e| Error::io("cannot flush the vault to disk", e.into()))
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("cannot flush the vault to disk", e.into()))?;
+        self.deferred.store(false, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Removes a vault file (a missing one is fine) and the directories it leaves empty.
@@ -289,6 +291,14 @@ impl VaultFs {
         let base = self.dir.parent().unwrap_or(&self.dir);
         path.strip_prefix(base).unwrap_or(path).display().to_string()
     }
+}
+
+/// Splits a repository path at its vault directory: the part up to and including
+/// `.agent-vault/`, and the part inside it. None for a path outside any vault.
+pub fn split_vault_path(path: &str) -> Option<(&str, &str)> {
+    let marker = format!("{VAULT_DIR}/");
+    let at = if path.starts_with(&marker) { 0 } else { path.find(&format!("/{marker}"))? + 1 };
+    Some(path.split_at(at + marker.len()))
 }
 
 /// The YAML text of a vault document.

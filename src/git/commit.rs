@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Repo;
-use crate::error::Result;
+use super::{Repo, git_err};
+use crate::error::{Error, ErrorKind, Result};
 
 /// What to do with a change once its files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +58,7 @@ fn write_objects(repo: &Repo, paths: &[PathBuf]) -> Result<()> {
             .into_iter()
             .map(|input| scope.spawn(move || repo.git().args(["hash-object", "-w", "--stdin-paths"]).stdin(input).run()))
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(crate::error::Error::internal("a hash-object worker panicked"))).map(drop))
+        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err(Error::internal("a hash-object worker panicked"))).map(drop))
     })
 }
 
@@ -83,7 +81,6 @@ pub enum Scope {
 
 fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> Result<()> {
     if scope == Scope::Files {
-        write_objects(repo, paths)?;
         return update_index(repo, index, paths);
     }
     let mut git = repo.git().args(["add", "-A", "--"]);
@@ -105,6 +102,9 @@ pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitM
     if paths.is_empty() {
         return Ok(None);
     }
+    if scope == Scope::Files {
+        write_objects(repo, &paths)?; // once: every later `update-index` only hashes
+    }
     if mode == CommitMode::StageOnly {
         stage(repo, None, &paths, scope)?;
         return Ok(None);
@@ -114,24 +114,17 @@ pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitM
     if !from_head.status.success() {
         if !head_is_unborn(repo)? {
             let why = String::from_utf8_lossy(&from_head.stderr).trim().to_owned();
-            return Err(crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD's tree: {why}")));
+            return Err(Error::new(ErrorKind::Git, format!("cannot read HEAD's tree: {why}")));
         }
         repo.git().args(["read-tree", "--empty"]).env("GIT_INDEX_FILE", &temp.0).run()?;
     }
     stage(repo, Some(&temp.0), &paths, scope)?;
     let real = real_index(repo);
-    let swap = (paths.len() >= SWAP_THRESHOLD).then(|| Stamp::of(&real)).flatten().filter(|_| !has_staged_changes(repo));
+    let swap = (paths.len() >= SWAP_THRESHOLD).then(|| Stamp::of(&real)).flatten().filter(|_| index_matches_head(repo, None));
     let committed =
         repo.git().args(["commit", "--quiet", "--no-edit", "-m", message]).env("GIT_INDEX_FILE", &temp.0).env(OWN_COMMIT_ENV, "1").run();
     if let Err(e) = committed {
-        let unchanged = from_head.status.success()
-            && repo
-                .git()
-                .args(["diff-index", "--cached", "--quiet", "HEAD", "--"])
-                .env("GIT_INDEX_FILE", &temp.0)
-                .output()?
-                .status
-                .success();
+        let unchanged = from_head.status.success() && index_matches_head(repo, Some(&temp.0));
         return if unchanged { Ok(None) } else { Err(e) };
     }
     let swapped = match swap {
@@ -156,9 +149,13 @@ fn real_index(repo: &Repo) -> PathBuf {
     std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.git_dir().join("index"))
 }
 
-/// Whether the real index differs from HEAD (the user has staged work).
-fn has_staged_changes(repo: &Repo) -> bool {
-    repo.git().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]).output().map(|o| !o.status.success()).unwrap_or(true)
+/// Whether an index (the real one when None) holds exactly HEAD's tree: nothing staged.
+fn index_matches_head(repo: &Repo, index: Option<&Path>) -> bool {
+    let mut git = repo.git().args(["diff-index", "--cached", "--quiet", "HEAD", "--"]);
+    if let Some(i) = index {
+        git = git.env("GIT_INDEX_FILE", i);
+    }
+    git.output().is_ok_and(|o| o.status.success())
 }
 
 /// Size and modification time of the index, to notice a concurrent change.
@@ -195,8 +192,7 @@ fn swap_index(real: &Path, temp: &Path, before: &Stamp) -> std::io::Result<bool>
 /// merged with `read-tree -m`, which keeps the stat data of every entry that matches HEAD, so
 /// `git commit` does not have to re-hash the whole work tree to refresh it.
 fn head_index(repo: &Repo, temp: &Path) -> Result<std::process::Output> {
-    let real = std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.git_dir().join("index"));
-    if std::fs::copy(&real, temp).is_ok() {
+    if std::fs::copy(real_index(repo), temp).is_ok() {
         let merged = repo.git().args(["read-tree", "-m", "HEAD"]).env("GIT_INDEX_FILE", temp).output()?;
         if merged.status.success() {
             return Ok(merged);
@@ -208,13 +204,13 @@ fn head_index(repo: &Repo, temp: &Path) -> Result<std::process::Output> {
 /// Whether HEAD names a branch without commits yet (a fresh repository).
 fn head_is_unborn(repo: &Repo) -> Result<bool> {
     let r = repo.open()?;
-    let head = r.head().map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD: {e}")))?;
+    let head = r.head().map_err(|e| git_err("cannot read HEAD", e))?;
     Ok(head.is_unborn())
 }
 
 /// The commit HEAD points at, read without spawning git.
 fn head_id(repo: &Repo) -> Result<String> {
     let r = repo.open()?;
-    let id = r.head_id().map_err(|e| crate::error::Error::new(crate::error::ErrorKind::Git, format!("cannot read HEAD: {e}")))?;
+    let id = r.head_id().map_err(|e| git_err("cannot read HEAD", e))?;
     Ok(id.to_string())
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use gix::ObjectId;
 
-use super::Repo;
-use crate::error::{Error, ErrorKind, Result};
+use super::{Repo, git_err};
+use crate::error::{Error, Result};
 
 /// Deepest directory nesting listed under the vault (deeper entries are ignored).
 const MAX_DEPTH: usize = 64;
@@ -46,10 +46,6 @@ pub struct History {
     /// Oldest first; the last one is HEAD.
     pub nodes: Vec<Node>,
     trees: HashMap<ObjectId, Files>,
-}
-
-fn git_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Git, format!("{what}: {e}"))
 }
 
 impl History {
@@ -115,12 +111,7 @@ impl History {
 
     /// The bytes of a blob; None when it is larger than `max` bytes.
     pub fn blob(&self, id: ObjectId, max: u64) -> Result<Option<Vec<u8>>> {
-        let header = self.repo.find_header(id).map_err(|e| git_err(&format!("cannot read blob {id}"), e))?;
-        if header.size() > max {
-            return Ok(None);
-        }
-        let blob = self.repo.find_blob(id).map_err(|e| git_err(&format!("cannot read blob {id}"), e))?;
-        Ok(Some(blob.detach().data))
+        super::read_blob(&self.repo, id, max)
     }
 }
 

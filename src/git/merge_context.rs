@@ -7,8 +7,8 @@ use std::path::Path;
 
 use gix::ObjectId;
 
-use super::Repo;
-use crate::error::{Error, ErrorKind, Result};
+use super::{Repo, git_err};
+use crate::error::Result;
 
 /// The three commits of the merge in progress.
 pub struct MergeContext {
@@ -45,9 +45,9 @@ impl MergeContext {
         let r = Repo::discover(start)?;
         let repo = r.open()?;
         let Some((theirs, pick)) = theirs_commit(r.git_dir()) else { return Ok(None) };
-        let ours = repo.head_id().map_err(|e| Error::new(ErrorKind::Git, format!("cannot read HEAD: {e}")))?.detach();
+        let ours = repo.head_id().map_err(|e| git_err("cannot read HEAD", e))?.detach();
         let base = if pick {
-            let commit = repo.find_commit(theirs).map_err(|e| Error::new(ErrorKind::Git, format!("cannot read {theirs}: {e}")))?;
+            let commit = repo.find_commit(theirs).map_err(|e| git_err(&format!("cannot read {theirs}"), e))?;
             commit.parent_ids().next().map(|p| p.detach())
         } else {
             let out = r.git().args(["merge-base", &ours.to_string(), &theirs.to_string()]).output()?;
@@ -59,7 +59,7 @@ impl MergeContext {
     /// The bytes of `path` (repository-relative) in a commit; None when it has no such file.
     pub fn read(&self, commit: Option<ObjectId>, path: &str) -> Result<Option<Vec<u8>>> {
         let Some(id) = commit else { return Ok(None) };
-        let fail = |e: &dyn std::fmt::Display| Error::new(ErrorKind::Git, format!("cannot read {path} at {id}: {e}"));
+        let fail = |e: &dyn std::fmt::Display| git_err(&format!("cannot read {path} at {id}"), e);
         let c = self.repo.find_commit(id).map_err(|e| fail(&e))?;
         let tree = c.tree().map_err(|e| fail(&e))?;
         let Some(entry) = tree.lookup_entry_by_path(path).map_err(|e| fail(&e))? else { return Ok(None) };

@@ -52,7 +52,7 @@ impl Repo {
 
     /// Opens the repository with gix for reads.
     pub fn open(&self) -> Result<gix::Repository> {
-        gix::open(&self.git_dir).map_err(|e| Error::new(ErrorKind::Git, format!("cannot open the repository: {e}")))
+        gix::open(&self.git_dir).map_err(|e| git_err("cannot open the repository", e))
     }
 
     /// A `git` command running in the work tree.
@@ -65,6 +65,22 @@ impl Repo {
         let rel = path.strip_prefix(&self.workdir).map_err(|_| Error::internal(format!("{} is outside the work tree", path.display())))?;
         Ok(rel.to_string_lossy().into_owned())
     }
+}
+
+/// An error from a gix read, with what was being read.
+pub(crate) fn git_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Git, format!("{what}: {e}"))
+}
+
+/// A blob's bytes; None when it is larger than `max` (its size is read from the header first,
+/// so a huge blob is never loaded).
+pub(crate) fn read_blob(repo: &gix::Repository, id: gix::ObjectId, max: u64) -> Result<Option<Vec<u8>>> {
+    let header = repo.find_header(id).map_err(|e| git_err(&format!("cannot read blob {id}"), e))?;
+    if header.size() > max {
+        return Ok(None);
+    }
+    let blob = repo.find_blob(id).map_err(|e| git_err(&format!("cannot read blob {id}"), e))?;
+    Ok(Some(blob.detach().data))
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

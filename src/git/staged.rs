@@ -5,14 +5,11 @@
 
 use std::path::Path;
 
+use super::git_err;
 use crate::error::{Error, ErrorKind, Result};
 
 /// One file to scan: its path in the repository and its bytes.
 pub type StagedFile = (String, Vec<u8>);
-
-fn git_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Git, format!("{what}: {e}"))
-}
 
 /// The index entries (path, blob id) whose content differs from HEAD.
 fn changed_entries(repo: &gix::Repository) -> Result<Vec<(String, gix::ObjectId)>> {
@@ -42,11 +39,6 @@ fn open(start: &Path) -> Result<gix::Repository> {
         .map_err(|e| Error::new(ErrorKind::Git, format!("{} is not in a git repository", start.display())).source(e))
 }
 
-/// The paths of the staged files whose content differs from HEAD (nothing is read).
-pub fn staged_paths(start: &Path) -> Result<Vec<String>> {
-    Ok(changed_entries(&open(start)?)?.into_iter().map(|(p, _)| p).collect())
-}
-
 /// The staged files whose content differs from HEAD; files over `max_size` bytes are left out.
 pub fn staged_files(start: &Path, max_size: u64, skip: &dyn Fn(&str) -> bool) -> Result<Vec<StagedFile>> {
     let repo = open(start)?;
@@ -55,12 +47,9 @@ pub fn staged_files(start: &Path, max_size: u64, skip: &dyn Fn(&str) -> bool) ->
         if skip(&path) {
             continue;
         }
-        let header = repo.find_header(id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
-        if header.size() > max_size {
-            continue;
+        if let Some(data) = super::read_blob(&repo, id, max_size)? {
+            out.push((path, data));
         }
-        let blob = repo.find_object(id).map_err(|e| git_err(&format!("cannot read the staged blob of {path}"), e))?;
-        out.push((path, blob.detach().data));
     }
     Ok(out)
 }

@@ -9,7 +9,6 @@
 //! through the same replay (`vault::exposure`).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::Arc;
 
 use gix::ObjectId;
@@ -17,9 +16,8 @@ use serde::Serialize;
 
 use super::Vault;
 use crate::error::{Error, ErrorKind, Result};
-use crate::git::Repo;
 use crate::git::history::{CommitInfo, Files, History};
-use crate::store::{MAX_FILE, VAULT_DIR};
+use crate::store::MAX_FILE;
 use crate::vault::events::{self, Event, SecretFiles, Snapshot};
 use crate::vault::exposure::{self, Access, Ranges};
 use crate::vault::manifest::OwnerKeyRef;
@@ -191,7 +189,7 @@ struct Replay {
 impl Replay {
     fn open(vault: &Vault) -> Result<Replay> {
         let repo = vault.repo()?;
-        let dir = vault_dir_in(&repo, vault.root())?;
+        let dir = repo.relative(vault.fs().dir())?;
         Ok(Replay { hist: History::load(&repo, &dir)?, manifests: HashMap::new(), metas: HashMap::new(), keys: HashMap::new() })
     }
 
@@ -320,8 +318,8 @@ impl Replay {
 
 fn parse_manifest(bytes: &[u8]) -> std::result::Result<Arc<Manifest>, String> {
     let m: Manifest = serde_saphyr::from_slice(bytes).map_err(|e| format!("manifest.yaml is not valid: {}", first_line(&e.to_string())))?;
-    if m.version != 1 {
-        return Err(format!("manifest version {} is not supported (expected 1)", m.version));
+    if let Some(why) = m.unsupported() {
+        return Err(why);
     }
     Ok(Arc::new(m))
 }
@@ -352,18 +350,6 @@ fn remap_legacy(snap: &mut Snapshot) {
         let files: SecretFiles = snap.secrets.remove(&from).unwrap_or_default();
         snap.secrets.insert(to, files);
     }
-}
-
-/// The vault directory's path inside the repository, `/`-separated.
-fn vault_dir_in(repo: &Repo, root: &Path) -> Result<String> {
-    let canon = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p.display(), e));
-    let (root, work) = (canon(root)?, canon(repo.workdir())?);
-    let rel = root
-        .strip_prefix(&work)
-        .map_err(|_| Error::internal(format!("the vault {} is outside the work tree {}", root.display(), work.display())))?;
-    let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    parts.push(VAULT_DIR.to_owned());
-    Ok(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -123,8 +123,8 @@ impl Vault {
         let path = self.fs.manifest();
         let manifest: Manifest =
             self.fs.read_yaml(&path)?.ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
-        if manifest.version != 1 {
-            return Err(Error::invalid_input(format!("manifest version {} is not supported (expected 1)", manifest.version)));
+        if let Some(why) = manifest.unsupported() {
+            return Err(Error::invalid_input(why));
         }
         Ok(manifest)
     }
@@ -195,14 +195,15 @@ impl Vault {
             .hint("groups are created by `git vault set <path> --group <group>`; see `git vault list`"))
     }
 
-    /// After a bulk re-encryption, whose files are written atomically but not flushed one by one:
-    /// flushes them to disk when the user asked git to flush loose objects (`core.fsync` naming
+    /// Before a commit that follows a bulk re-encryption (whose files are written atomically but
+    /// not flushed one by one): flushes them to disk when the user asked git to flush loose objects (`core.fsync` naming
     /// them, `objects`, `committed`, `added` or `all`). Git's default leaves loose objects, and
     /// work-tree files, to the operating system's writeback; so does git-vault.
-    pub fn flush_bulk(&self) -> Result<()> {
-        let Some(value) =
-            self.repo().and_then(|r| r.open()).ok().and_then(|r| r.config_snapshot().string("core.fsync").map(|v| v.to_string()))
-        else {
+    pub fn flush_bulk(&self, repo: &Repo) -> Result<()> {
+        if !self.fs.has_deferred() {
+            return Ok(());
+        }
+        let Some(value) = repo.open().ok().and_then(|r| r.config_snapshot().string("core.fsync").map(|v| v.to_string())) else {
             return Ok(());
         };
         let parts: Vec<&str> = value.split(',').map(str::trim).collect();

@@ -44,7 +44,6 @@ impl Job<'_> {
             })
             .collect();
         progress.finish();
-        self.vault.flush_bulk()?;
         let mut out = Outcome::default();
         let mut errors = Vec::new();
         for (s, r) in targets.iter().zip(results) {
@@ -112,7 +111,6 @@ impl Job<'_> {
                 Ok(Some(path))
             })
             .collect();
-        self.vault.flush_bulk()?;
         results.into_iter().filter_map(Result::transpose).collect()
     }
 }

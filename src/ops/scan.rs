@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::ExposeSecret;
 
 use super::{Options, Vault};
 use crate::crypto;
@@ -50,12 +50,8 @@ fn known_values(vault: Option<&Vault>, opts: &Options) -> Result<Vec<KnownValue>
         .filter_map(|s| {
             let files = v.fs().locate(s).ok()??;
             let ct = v.fs().read(&files.enc).ok()?;
-            let plain = crypto::decrypt(&identity, &ct).ok()?;
-            if plain.expose_secret().len() > MAX_KNOWN_VALUE {
-                return None;
-            }
-            let value: SecretBox<[u8]> = SecretBox::new(plain.expose_secret().to_vec().into_boxed_slice());
-            Some(KnownValue { name: s.to_string(), value })
+            let value = crypto::decrypt(&identity, &ct).ok()?;
+            (value.expose_secret().len() <= MAX_KNOWN_VALUE).then(|| KnownValue { name: s.to_string(), value })
         })
         .collect())
 }
@@ -64,7 +60,7 @@ fn known_values(vault: Option<&Vault>, opts: &Options) -> Result<Vec<KnownValue>
 /// They cannot hold a plaintext value unless edited by hand, so when only they are scanned the
 /// vault's values are not decrypted (the pattern rules still run on them).
 fn vault_managed(path: &str) -> bool {
-    let Some(rel) = path.rsplit_once(".agent-vault/").map(|(_, rel)| rel) else { return false };
+    let Some((_, rel)) = crate::store::split_vault_path(path) else { return false };
     let name = rel.rsplit('/').next().unwrap_or(rel);
     (rel.starts_with("secrets/") && (name.ends_with(".enc") || name.ends_with(".meta")))
         || (rel.starts_with("agents/") && (name == "public.key" || name.ends_with(".escrow")))
@@ -74,32 +70,24 @@ fn vault_managed(path: &str) -> bool {
 pub fn scan(start: &Path, target: Target, opts: &Options) -> Result<Vec<Finding>> {
     // the commit git-vault makes of a vault change holds only what it just wrote
     let own = matches!(target, Target::Staged) && std::env::var_os(crate::git::commit::OWN_COMMIT_ENV).is_some();
-    if own && staged::staged_paths(start)?.iter().all(|p| vault_managed(p)) {
-        return Ok(Vec::new());
-    }
     let vault = Vault::find(start).ok();
     let allow = allowlist(vault.as_ref())?;
-    let max_size = crate::scan::DEFAULT_MAX_FILE_SIZE;
-    let probe = Scanner::new(ScanOptions { allowlist: allow.clone(), known_values: Vec::new(), max_file_size: max_size })
-        .map_err(|e| Error::invalid_input(e.to_string()))?;
+    let max_file_size = crate::scan::DEFAULT_MAX_FILE_SIZE;
     let files = match target {
-        Target::Staged => staged::staged_files(start, max_size, &|p| probe.skips_path(p) || (own && vault_managed(p)))?,
-        Target::Paths(paths) => read_files(start, &paths, &probe)?,
+        Target::Staged => staged::staged_files(start, max_file_size, &|p| allow.skips_path(p) || (own && vault_managed(p)))?,
+        Target::Paths(paths) => read_files(start, &paths, &allow, max_file_size)?,
     };
-    if files.iter().all(|(p, _)| vault_managed(p)) {
-        return Ok(probe.scan_all(files));
+    if files.is_empty() {
+        return Ok(Vec::new());
     }
-    let known_values = known_values(vault.as_ref(), opts)?;
-    if known_values.is_empty() {
-        return Ok(probe.scan_all(files));
-    }
-    let scanner = Scanner::new(ScanOptions { allowlist: allow, known_values, max_file_size: max_size })
-        .map_err(|e| Error::invalid_input(e.to_string()))?;
+    let known_values = if files.iter().all(|(p, _)| vault_managed(p)) { Vec::new() } else { known_values(vault.as_ref(), opts)? };
+    let scanner =
+        Scanner::new(ScanOptions { allowlist: allow, known_values, max_file_size }).map_err(|e| Error::invalid_input(e.to_string()))?;
     Ok(scanner.scan_all(files))
 }
 
-/// Reads work-tree files, skipping vault key material directories and oversized files.
-fn read_files(start: &Path, paths: &[PathBuf], scanner: &Scanner) -> Result<Vec<(String, Vec<u8>)>> {
+/// Reads work-tree files, leaving out those the allowlist skips and those over `max_size`.
+fn read_files(start: &Path, paths: &[PathBuf], allow: &Allowlist, max_size: u64) -> Result<Vec<(String, Vec<u8>)>> {
     let base = std::path::absolute(start).map_err(|e| Error::io(start.display(), e))?;
     let files = staged::worktree_files(&base, paths)?;
     Ok(files
@@ -107,7 +95,7 @@ fn read_files(start: &Path, paths: &[PathBuf], scanner: &Scanner) -> Result<Vec<
         .filter_map(|p| {
             let shown = p.strip_prefix(&base).unwrap_or(p).to_string_lossy().into_owned();
             let meta = std::fs::metadata(p).ok()?;
-            if meta.len() > scanner.max_file_size() || scanner.skips_path(&shown) {
+            if meta.len() > max_size || allow.skips_path(&shown) {
                 return None;
             }
             Some((shown, std::fs::read(p).ok()?))

@@ -329,7 +329,7 @@ impl Engine {
             let Some((s, e)) = secret_span(re, locs) else { break };
             at = e;
             let (tls, tle) = line_bounds(data, s);
-            let named = contains_ci(&data[tls..tle], b"secret");
+            let named = checks::contains_ci(&data[tls..tle], b"secret");
             if (paired || named) && aws_secret_plausible(&data[s..e]) {
                 out.push(Hit { start: s, end: e, anchor: s, rule: RuleRef::Def(r) });
             }
@@ -405,10 +405,6 @@ fn has_key_id(window: &[u8]) -> bool {
     window.windows(20).any(|w| {
         (w.starts_with(b"AKIA") || w.starts_with(b"ASIA")) && w[4..].iter().all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
     })
-}
-
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Mixed case with digits and base64-level entropy; not CamelCase words

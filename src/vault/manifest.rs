@@ -83,6 +83,11 @@ impl Manifest {
         }
     }
 
+    /// Why this version cannot work with the manifest, if it cannot.
+    pub fn unsupported(&self) -> Option<String> {
+        (self.version != 1).then(|| format!("manifest version {} is not supported (expected 1)", self.version))
+    }
+
     pub fn owner(&self, name: &OwnerName) -> Option<&Owner> {
         self.owners.iter().find(|o| &o.name == name)
     }

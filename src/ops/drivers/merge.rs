@@ -14,12 +14,13 @@
 use std::path::{Path, PathBuf};
 
 use secrecy::ExposeSecret;
+use zeroize::Zeroizing;
 
 use super::super::Options;
 use crate::crypto::{self, Identity, Recipient};
 use crate::error::{Error, ErrorKind, Result};
 use crate::git::merge_context::MergeContext;
-use crate::store::VAULT_DIR;
+use crate::store::split_vault_path;
 use crate::vault::manifest::OwnerKeyRef;
 use crate::vault::merge::{merge_manifests, merge_meta, merge3};
 use crate::vault::{Manifest, Meta, SecretPath, policy};
@@ -110,10 +111,8 @@ enum Target {
 }
 
 fn classify(path: &str) -> Option<Target> {
-    let marker = format!("{VAULT_DIR}/");
-    let at = if path.starts_with(&marker) { 0 } else { path.find(&format!("/{marker}"))? + 1 };
-    let prefix = path[..at + marker.len()].to_owned();
-    let rel = &path[at + marker.len()..];
+    let (prefix, rel) = split_vault_path(path)?;
+    let prefix = prefix.to_owned();
     if let Some(stem) = rel.strip_prefix("secrets/").and_then(|r| r.strip_suffix(".enc")) {
         return Some(Target::Secret { prefix, stem: stem.to_owned() });
     }
@@ -198,10 +197,11 @@ impl Merged {
     }
 }
 
-fn decrypt_side(identity: &Identity, bytes: Option<&[u8]>, side: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+/// One side's value, in a zeroizing buffer from the start (never a bare copy of plaintext).
+fn decrypt_side(identity: &Identity, bytes: Option<&[u8]>, side: &str) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, String> {
     let Some(ct) = bytes else { return Ok(None) };
     match crypto::decrypt(identity, ct) {
-        Ok(v) => Ok(Some(v.expose_secret().to_vec())),
+        Ok(v) => Ok(Some(Zeroizing::new(v.expose_secret().to_vec()))),
         Err(e) => Err(format!("the {side} version does not decrypt with the owner key ({})", e.into_error("it").message())),
     }
 }
@@ -228,7 +228,7 @@ fn secret(sides: &Sides, start: &Path, opts: &Options) -> Result<Outcome> {
         ])
     })();
     let [b, o, t] = match values {
-        Ok(v) => v.map(zeroize::Zeroizing::new),
+        Ok(v) => v,
         Err(why) => return conflict(format!("{}: {why}", sides.path)),
     };
     let value = match merge3(b.as_ref(), o.as_ref(), t.as_ref()) {
