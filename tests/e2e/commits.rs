@@ -62,9 +62,11 @@ fn each_change_is_one_commit() {
 fn commits_are_signed_when_the_user_signs() {
     let env = Env::with_vault();
     let signer = env.tmp.path().join("fake-gpg");
+    // reads the payload git writes to it first: exiting before git is done writing would make
+    // git's write fail and the signing flaky
     std::fs::write(
         &signer,
-        "#!/bin/sh\necho \"[GNUPG:] SIG_CREATED \" >&2\nprintf -- '-----BEGIN PGP SIGNATURE-----\\nfake\\n-----END PGP SIGNATURE-----\\n'\n",
+        "#!/bin/sh\ncat >/dev/null\necho \"[GNUPG:] SIG_CREATED \" >&2\nprintf -- '-----BEGIN PGP SIGNATURE-----\\nfake\\n-----END PGP SIGNATURE-----\\n'\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
