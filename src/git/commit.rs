@@ -1,13 +1,15 @@
 //! One commit per vault change, containing exactly the vault files the change touched.
 //!
-//! The commit is built in a temporary index (HEAD's tree plus the touched paths), so whatever
-//! the user had staged stays staged and out of it; `git commit` makes it, so the user's identity,
-//! hooks and signing configuration apply. Afterwards the real index is updated for those paths
-//! only. With `--no-commit` the paths are staged in the real index instead.
+//! Usually the commit is made directly from HEAD's tree and the touched paths (see
+//! [`super::direct`]). When a commit hook would run, or git is in a state where `git commit`
+//! records more, it is built in a temporary index (HEAD's tree plus the touched paths), so
+//! whatever the user had staged stays staged and out of it, and `git commit` makes it, so the
+//! user's identity, hooks and signing configuration apply; afterwards the real index is updated
+//! for those paths only. With `--no-commit` the paths are staged in the real index instead.
 
 use std::path::{Path, PathBuf};
 
-use super::{Repo, git_err};
+use super::{Repo, direct, git_err};
 use crate::error::{Error, ErrorKind, Result};
 
 /// What to do with a change once its files are written.
@@ -64,7 +66,7 @@ fn write_objects(repo: &Repo, paths: &[PathBuf]) -> Result<()> {
 
 /// Stages `paths` (absolute, inside the work tree; deleted files are removed) in the index
 /// `GIT_INDEX_FILE` names, or the real one.
-fn update_index(repo: &Repo, index: Option<&Path>, paths: &[PathBuf]) -> Result<()> {
+pub(super) fn update_index(repo: &Repo, index: Option<&Path>, paths: &[PathBuf]) -> Result<()> {
     let mut git = repo.git().args(["update-index", "--add", "--remove", "-z", "--stdin"]).stdin(stdin_paths(repo, paths)?);
     if let Some(i) = index {
         git = git.env("GIT_INDEX_FILE", i);
@@ -109,6 +111,15 @@ pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitM
         stage(repo, None, &paths, scope)?;
         return Ok(None);
     }
+    if scope == Scope::Files
+        && let Some(plan) = direct::Plan::for_repo(repo)?
+    {
+        match plan.commit(repo, &paths, message)? {
+            direct::Outcome::Committed(id) => return Ok(Some(id)),
+            direct::Outcome::Unchanged => return Ok(None),
+            direct::Outcome::Fallback => {}
+        }
+    }
     let temp = TempIndex(repo.git_dir().join(format!("agent-vault-index.{}", std::process::id())));
     let from_head = head_index(repo, &temp.0)?;
     if !from_head.status.success() {
@@ -145,7 +156,7 @@ pub const OWN_COMMIT_ENV: &str = "GIT_VAULT_OWN_COMMIT";
 /// user had nothing staged) instead of re-hashing every file into it.
 const SWAP_THRESHOLD: usize = 64;
 
-fn real_index(repo: &Repo) -> PathBuf {
+pub(super) fn real_index(repo: &Repo) -> PathBuf {
     std::env::var_os("GIT_INDEX_FILE").map(PathBuf::from).unwrap_or_else(|| repo.git_dir().join("index"))
 }
 

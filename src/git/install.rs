@@ -113,11 +113,63 @@ pub fn install_global(default_dir: &Path) -> Result<InstallReport> {
 pub fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
     let out = repo.git().args(["config", "--get", "core.hooksPath"]).output()?;
     let configured = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    if out.status.success() && !configured.is_empty() {
-        let p = expand_home(&configured);
-        return Ok(if p.is_absolute() { p } else { repo.workdir().join(p) });
+    Ok(hooks_dir_from(repo, out.status.success().then_some(configured.as_str())))
+}
+
+/// The hooks directory for a `core.hooksPath` value already read (None when unset).
+pub fn hooks_dir_from(repo: &Repo, configured: Option<&str>) -> PathBuf {
+    match configured.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let p = expand_home(c);
+            if p.is_absolute() { p } else { repo.workdir().join(p) }
+        }
+        None => repo.common_dir().join("hooks"),
     }
-    Ok(repo.common_dir().join("hooks"))
+}
+
+/// The hooks `git commit` runs.
+const COMMIT_HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"];
+
+/// Whether `git commit` would run any hook for a commit of git-vault's own in `dir`, the hooks
+/// directory in effect. git-vault's own pre-commit hook and the pass-through stubs of
+/// `install --global` do nothing for such a commit unless they hand over to another hook (a
+/// chained one, or the repository's own under a global directory), so only those count. Any
+/// other executable hook counts, including an edited copy of ours.
+pub fn commit_hooks_would_run(repo: &Repo, dir: &Path) -> bool {
+    let own_dir = repo.common_dir().join("hooks");
+    let in_own_dir = same_dir(dir, &own_dir);
+    let pre_commit = HOOKS.iter().find(|(n, _)| *n == "pre-commit").map(|(_, s)| *s).unwrap_or_default();
+    COMMIT_HOOKS.iter().any(|name| {
+        let hook = dir.join(name);
+        if !is_executable(&hook) {
+            return false; // git skips a hook it cannot execute
+        }
+        let Ok(text) = fs::read(&hook) else { return true };
+        let hands_over_to_own = !in_own_dir && is_executable(&own_dir.join(name)) && !same_file(&own_dir.join(name), &hook);
+        if *name == "pre-commit" && text == pre_commit.as_bytes() {
+            return is_executable(&dir.join("pre-commit.git-vault-chained")) || hands_over_to_own;
+        }
+        if text == PASS_THROUGH.as_bytes() {
+            return hands_over_to_own;
+        }
+        true
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b || same_file(a, b)
 }
 
 fn expand_home(p: &str) -> PathBuf {

@@ -4,6 +4,7 @@
 //! Secrets never reach a git child process: not in argv, not in the environment, not on stdin.
 
 pub mod commit;
+mod direct;
 pub mod history;
 pub mod install;
 pub mod merge_context;

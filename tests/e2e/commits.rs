@@ -114,3 +114,85 @@ fn a_held_lock_times_out_with_a_locked_error() {
     drop(file);
     env.set("x/y", b"v", &[]);
 }
+
+fn hook(dir: &std::path::Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(name), script).unwrap();
+    std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// What `git commit` leaves behind: the reflog entry, an index that matches HEAD with the stat
+/// data of the files (so even git's plumbing, which never refreshes, sees no change).
+fn assert_committed_like_git(env: &Env, subject: &str) {
+    assert_eq!(env.git(&["reflog", "-1", "--format=%gs"]).trim(), format!("commit: {subject}"));
+    assert_eq!(env.git(&["diff-index", "--cached", "--name-only", "HEAD"]), "", "the index holds the commit");
+    assert_eq!(env.git(&["diff-files", "--name-only"]), "", "the index has the files' stat data");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn vault_commits_leave_the_reflog_and_index_as_git_commit_does() {
+    let env = Env::with_vault();
+    env.ok(&["add-agent", "ci"]);
+    env.set("svc/token", b"t", &[]);
+    assert_committed_like_git(&env, "agent-vault: set 'svc/token'");
+    env.ok(&["grant", "ci", "svc"]);
+    assert_committed_like_git(&env, "agent-vault: grant 'ci' access to 'svc'");
+    env.ok(&["rm", "svc/token"]);
+    assert_committed_like_git(&env, "agent-vault: remove secret 'svc/token'");
+    assert_eq!(env.git(&["ls-tree", "-r", "--name-only", "HEAD", ".agent-vault/secrets"]), "");
+}
+
+#[test]
+fn the_users_commit_hooks_run_for_vault_commits() {
+    let env = Env::with_vault();
+    let hooks = env.repo.join(".git/hooks");
+    hook(&hooks, "commit-msg", "#!/bin/sh\nprintf '\\nHooked: yes\\n' >> \"$1\"\n");
+    hook(&hooks, "post-commit", "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/post-commit-ran\"\n");
+    env.set("svc/token", b"t", &[]);
+    assert!(env.git(&["log", "-1", "--format=%B"]).contains("Hooked: yes"), "commit-msg ran");
+    assert!(env.repo.join(".git/post-commit-ran").exists(), "post-commit ran");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+
+    // under a global hooks directory, the stubs hand over to the repository's own hook
+    let env = Env::with_vault();
+    env.ok(&["install", "--global"]);
+    hook(&env.repo.join(".git/hooks"), "commit-msg", "#!/bin/sh\nprintf '\\nHooked: own\\n' >> \"$1\"\n");
+    env.set("svc/token", b"t", &[]);
+    assert!(env.git(&["log", "-1", "--format=%B"]).contains("Hooked: own"), "the repository's own commit-msg ran");
+    // and a hook chained behind git-vault's pre-commit hook runs too
+    let env = Env::with_vault();
+    hook(&env.repo.join(".git/hooks"), "pre-commit.git-vault-chained", "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/chained-ran\"\n");
+    env.set("svc/token", b"t", &[]);
+    assert!(env.repo.join(".git/chained-ran").exists(), "the chained pre-commit hook ran");
+}
+
+#[test]
+fn a_failed_signature_commits_nothing_and_stages_nothing() {
+    let env = Env::with_vault();
+    std::fs::write(env.repo.join("notes.txt"), "work in progress\n").unwrap();
+    env.git(&["add", "notes.txt"]);
+    env.git(&["config", "commit.gpgSign", "true"]);
+    env.git(&["config", "gpg.program", "false"]);
+    let head = env.git(&["rev-parse", "HEAD"]);
+    let (code, kind) = fails(env.cmd(&["--json", "set", "svc/token"]).write_stdin("t"));
+    assert_eq!((code, kind.as_str()), (2, "git"));
+    assert_eq!(env.git(&["rev-parse", "HEAD"]), head, "no commit");
+    assert_eq!(env.git(&["diff", "--cached", "--name-only"]).trim(), "notes.txt", "only the user's file is staged");
+}
+
+#[test]
+fn the_users_clean_filters_apply_to_vault_commits() {
+    let env = Env::with_vault();
+    // a clean filter that marks what it stored, as LFS or git-crypt would transform it
+    std::fs::write(env.repo.join(".gitattributes"), "*.meta filter=mark\n").unwrap();
+    env.git(&["config", "filter.mark.clean", "sed '$a# stored'"]);
+    env.git(&["config", "filter.mark.smudge", "sed '/^# stored$/d'"]);
+    env.git(&["add", ".gitattributes"]);
+    env.git(&["commit", "-qm", "attributes"]);
+    env.set("svc/token", b"t", &[]);
+    let stored = env.git(&["show", "HEAD:.agent-vault/secrets/svc/token.meta"]);
+    assert!(stored.ends_with("# stored\n"), "{stored}");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}

@@ -1,0 +1,210 @@
+//! Vault commits built without `git commit`, when nothing `git commit` adds would apply.
+//!
+//! `git commit` of a vault change costs most of a `set` in a large vault: it re-reads and
+//! re-checks the whole index, refreshes it against the work tree and writes a second index. The
+//! same commit can be made from its parts:
+//!
+//! 1. `git update-index` stages the changed paths in the real index (git hashes them, applying
+//!    the user's filters, and records their stat data, exactly as after `git commit` of them);
+//! 2. the new tree is HEAD's tree with those entries replaced, edited in-process with gix;
+//! 3. `git commit-tree` makes the commit (the user's identity, encoding and, with `-S` when
+//!    `commit.gpgSign` asks, signature), and `git update-ref` moves HEAD only if nobody else moved
+//!    it meanwhile, with the reflog entry `git commit` writes;
+//! 4. `git maintenance run --auto`, as after every `git commit`.
+//!
+//! This path is taken only when it makes the same commit `git commit` would: HEAD has commits, no
+//! merge, cherry-pick or revert is in progress, and no commit hook would run (git-vault's own
+//! hook does nothing for its own commits). Otherwise the caller uses `git commit`.
+
+use std::path::PathBuf;
+
+use gix::ObjectId;
+
+use super::{Repo, git_err, install};
+use crate::error::{Error, ErrorKind, Result};
+
+/// What the direct path needs to know, read before anything is changed.
+pub struct Plan {
+    head: ObjectId,
+    tree: ObjectId,
+    sign: bool,
+}
+
+/// How a direct commit ended.
+pub enum Outcome {
+    Committed(String),
+    /// The paths hold what HEAD holds: there is nothing to commit (and nothing is staged).
+    Unchanged,
+    /// The staged result cannot be read or written here; `git commit` must make the commit.
+    Fallback,
+}
+
+/// States in which `git commit` records more than a commit of the index (a merge's second
+/// parent, a cherry-pick's authorship).
+const SEQUENCER_STATES: &[&str] = &["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"];
+
+impl Plan {
+    /// The plan for a direct commit, or None when `git commit` must make it.
+    pub fn for_repo(repo: &Repo) -> Result<Option<Plan>> {
+        if SEQUENCER_STATES.iter().any(|f| repo.git_dir().join(f).exists()) {
+            return Ok(None);
+        }
+        let r = repo.open()?;
+        let mut head = r.head().map_err(|e| git_err("cannot read HEAD", e))?;
+        if head.is_unborn() {
+            return Ok(None);
+        }
+        let commit = head.peel_to_commit().map_err(|e| git_err("cannot read HEAD", e))?;
+        let tree = commit.tree_id().map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
+        let Some(config) = CommitConfig::read(repo)? else { return Ok(None) };
+        if config.hook_config || install::commit_hooks_would_run(repo, &install::hooks_dir_from(repo, config.hooks_path.as_deref())) {
+            return Ok(None);
+        }
+        Ok(Some(Plan { head: commit.id, tree, sign: config.sign }))
+    }
+
+    /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
+    pub fn commit(&self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
+        super::commit::update_index(repo, None, paths)?;
+        let made = self.make(repo, paths, message);
+        if made.is_err() {
+            // the commit did not happen: the paths go back to what HEAD has in the index, so the
+            // change is left in the work tree only, as after a failed `git commit`
+            let _ = unstage(repo, &self.head, paths);
+        }
+        let made = made?;
+        if matches!(made, Outcome::Committed(_)) {
+            // what `git commit` runs after every commit; its failure never fails the commit
+            let _ = repo.git().args(["maintenance", "run", "--auto", "--quiet"]).output();
+        }
+        Ok(made)
+    }
+
+    fn make(&self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
+        let Some(tree) = self.tree_of(repo, paths)? else { return Ok(Outcome::Fallback) };
+        if tree == self.tree {
+            return Ok(Outcome::Unchanged);
+        }
+        let mut git = repo.git().args(["commit-tree", &tree.to_string(), "-p", &self.head.to_string()]);
+        if self.sign {
+            git = git.arg("-S");
+        }
+        let out = git.stdin(format!("{message}\n").into_bytes()).run()?;
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if ObjectId::from_hex(id.as_bytes()).is_err() {
+            return Err(Error::new(ErrorKind::Git, format!("`git commit-tree` printed {id:?}, not a commit id")));
+        }
+        let subject = message.lines().next().unwrap_or_default();
+        repo.git().args(["update-ref", "-m", &format!("commit: {subject}"), "HEAD", &id, &self.head.to_string()]).run().map_err(|e| {
+            Error::new(ErrorKind::Git, "HEAD moved while the vault change was being committed; run the command again").source(e)
+        })?;
+        Ok(Outcome::Committed(id))
+    }
+
+    /// HEAD's tree with the index entries of `paths` (stage 0; absent means deleted). None when
+    /// the index cannot be used for this (sparse, or a path still in conflict) or gix refuses to
+    /// write the tree: `git commit` then decides.
+    fn tree_of(&self, repo: &Repo, paths: &[PathBuf]) -> Result<Option<ObjectId>> {
+        let r = repo.open()?;
+        let Ok(index) = gix::index::File::at(super::commit::real_index(repo), r.object_hash(), true, Default::default()) else {
+            return Ok(None);
+        };
+        if index.is_sparse() {
+            return Ok(None);
+        }
+        let mut editor = r.edit_tree(self.tree).map_err(|e| git_err("cannot read HEAD's tree", e))?;
+        for p in paths {
+            let rel = repo.relative(p)?;
+            let path: &gix::bstr::BStr = rel.as_str().into();
+            match index.entry_by_path_and_stage(path, gix::index::entry::Stage::Unconflicted) {
+                Some(e) => {
+                    let Some(mode) = e.mode.to_tree_entry_mode() else { return Ok(None) };
+                    editor.upsert(rel.as_str(), mode.kind(), e.id).map_err(|e| git_err("cannot edit the tree", e))?;
+                }
+                None if index.entry_by_path(path).is_some() => return Ok(None), // unmerged
+                None => {
+                    editor.remove(rel.as_str()).map_err(|e| git_err("cannot edit the tree", e))?;
+                }
+            }
+        }
+        Ok(editor.write().ok().map(|id| id.detach()))
+    }
+}
+
+/// Puts HEAD's entries of `paths` back into the index.
+fn unstage(repo: &Repo, head: &ObjectId, paths: &[PathBuf]) -> Result<()> {
+    let mut list = Vec::new();
+    for p in paths {
+        list.extend_from_slice(repo.relative(p)?.as_bytes());
+        list.push(0);
+    }
+    repo.git()
+        .args(["--literal-pathspecs", "reset", "-q", &head.to_string(), "--pathspec-from-file=-", "--pathspec-file-nul"])
+        .stdin(list)
+        .run()
+        .map(drop)
+}
+
+/// The configuration that decides how a commit is made, read with one `git config` call so that
+/// every source git knows (including `git -c`) applies.
+struct CommitConfig {
+    sign: bool,
+    hooks_path: Option<String>,
+    /// Hooks defined in configuration (`hook.<name>.*`), which only `git commit` knows how to run.
+    hook_config: bool,
+}
+
+impl CommitConfig {
+    /// None when a value is not one git-vault reads the way git does.
+    fn read(repo: &Repo) -> Result<Option<CommitConfig>> {
+        let out = repo.git().args(["config", "-z", "--get-regexp", r"^(commit\.gpgsign|core\.hookspath|hook\..*)$"]).output()?;
+        let mut config = CommitConfig { sign: false, hooks_path: None, hook_config: false };
+        for item in out.stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
+            let item = String::from_utf8_lossy(item);
+            let (key, value) = match item.split_once('\n') {
+                Some((k, v)) => (k, Some(v)),
+                None => (item.as_ref(), None),
+            };
+            match key {
+                "commit.gpgsign" => match parse_bool(value) {
+                    Some(b) => config.sign = b,
+                    None => return Ok(None),
+                },
+                "core.hookspath" => config.hooks_path = value.map(str::to_owned),
+                _ => config.hook_config = true,
+            }
+        }
+        Ok(Some(config))
+    }
+}
+
+/// A boolean as git reads it: a key without a value is true, an empty one false.
+fn parse_bool(value: Option<&str>) -> Option<bool> {
+    let Some(v) = value else { return Some(true) };
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" => Some(true),
+        "false" | "no" | "off" | "" => Some(false),
+        n => n.parse::<i64>().ok().map(|n| n != 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_read_as_git_reads_them() {
+        for (v, want) in [
+            (None, Some(true)),
+            (Some(""), Some(false)),
+            (Some("TRUE"), Some(true)),
+            (Some("yes"), Some(true)),
+            (Some("off"), Some(false)),
+            (Some("0"), Some(false)),
+            (Some("2"), Some(true)),
+            (Some("maybe"), None),
+        ] {
+            assert_eq!(parse_bool(v), want, "{v:?}");
+        }
+    }
+}
