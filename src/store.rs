@@ -18,6 +18,9 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, ErrorKind, Result};
 use crate::vault::{AgentName, SecretPath};
 
+mod bulk;
+pub use bulk::BulkWriter;
+
 /// Prefix of the temporary files of atomic writes; a leftover one means a write was interrupted.
 pub const TEMP_PREFIX: &str = ".gv-tmp-";
 /// Largest vault file read (ciphertext of a large secret included).
