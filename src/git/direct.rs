@@ -74,8 +74,10 @@ impl Plan {
         }
         let made = made?;
         if matches!(made, Outcome::Committed(_)) {
-            // what `git commit` runs after every commit; its failure never fails the commit
-            let _ = repo.git().args(["maintenance", "run", "--auto", "--quiet"]).output();
+            // what `git commit` runs after every commit; it decides quickly whether there is
+            // anything to do and detaches from anything long, so it is not waited for, and its
+            // failure never fails the commit
+            let _ = repo.git().args(["maintenance", "run", "--auto", "--quiet"]).spawn_detached();
         }
         Ok(made)
     }

@@ -145,6 +145,12 @@ impl Git {
         Err(Error::new(ErrorKind::Git, format!("`{shown}` failed: {detail}")))
     }
 
+    /// Starts git without waiting for it, its input and output closed.
+    pub fn spawn_detached(mut self) -> Result<()> {
+        self.cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        self.cmd.spawn().map(drop).map_err(|e| Error::new(ErrorKind::Git, format!("cannot run git: {e}")))
+    }
+
     /// Runs to completion and returns the output whatever the exit status.
     pub fn output(mut self) -> Result<Output> {
         self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
