@@ -336,6 +336,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no parent directory"))?;
+    let tmp = temp_file(dir, bytes)?;
+    if durability == Durability::Now {
+        tmp.as_file().sync_data()?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    fault_point();
+    Ok(())
+}
+
+/// A new temp file (mode 0644) in `dir`, created with its parents when missing, holding `bytes`.
+fn temp_file(dir: &Path, bytes: &[u8]) -> io::Result<tempfile::NamedTempFile> {
     let builder = || {
         let mut b = tempfile::Builder::new();
         b.prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(0o644));
@@ -350,12 +361,7 @@ fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<(
         Err(e) => return Err(e),
     };
     tmp.write_all(bytes)?;
-    if durability == Durability::Now {
-        tmp.as_file().sync_data()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    fault_point();
-    Ok(())
+    Ok(tmp)
 }
 
 /// Creates a private file (0600 from the first byte) that must not exist yet; its directory is

@@ -23,7 +23,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{TEMP_PREFIX, VaultFs, create_dir, fault_point};
+use super::{VaultFs, fault_point, temp_file};
 use crate::error::{Error, Result};
 
 /// Files per flush: large enough that the flush is rare, small enough to bound what a killed
@@ -122,23 +122,9 @@ impl Drop for Pool {
     }
 }
 
-/// A new temp file in `dir` (created when missing) holding `bytes`.
+/// A new temp file in `dir` (created when missing) holding `bytes`, kept on disk.
 fn fresh(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
-    let builder = || {
-        let mut b = tempfile::Builder::new();
-        b.prefix(TEMP_PREFIX).permissions(fs::Permissions::from_mode(0o644));
-        b
-    };
-    let mut tmp = match builder().tempfile_in(dir) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            create_dir(dir, 0o755)?;
-            builder().tempfile_in(dir)?
-        }
-        Err(e) => return Err(e),
-    };
-    tmp.write_all(bytes)?;
-    let (_, path) = tmp.keep().map_err(|e| e.error)?;
+    let (_, path) = temp_file(dir, bytes)?.keep().map_err(|e| e.error)?;
     Ok(path)
 }
 
@@ -190,6 +176,7 @@ fn exchange(_: &Path, _: &Path) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::TEMP_PREFIX;
 
     fn vault() -> (tempfile::TempDir, VaultFs) {
         let tmp = tempfile::tempdir().unwrap();
