@@ -25,6 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// What the direct path needs to know, read before anything is changed.
 pub struct Plan {
+    repo: gix::Repository,
     head: ObjectId,
     tree: ObjectId,
     sign: bool,
@@ -49,7 +50,12 @@ impl Plan {
         if SEQUENCER_STATES.iter().any(|f| repo.git_dir().join(f).exists()) {
             return Ok(None);
         }
-        let r = repo.open()?;
+        // tree objects are mostly hashes, which do not compress: storing them uncompressed (a
+        // valid zlib stream all the same, and repacked as usual by gc) saves most of the cost of
+        // rewriting the tree of a directory of thousands of secrets
+        let mut r = gix::open_opts(repo.git_dir(), gix::open::Options::default().config_overrides(["core.looseCompression=0"]))
+            .map_err(|e| git_err("cannot open the repository", e))?;
+        r.objects.refresh_never(); // opened after the blobs were packed; what is written later is loose
         let mut head = r.head().map_err(|e| git_err("cannot read HEAD", e))?;
         if head.is_unborn() {
             return Ok(None);
@@ -60,7 +66,9 @@ impl Plan {
         if config.hook_config || install::commit_hooks_would_run(repo, &install::hooks_dir_from(repo, config.hooks_path.as_deref())) {
             return Ok(None);
         }
-        Ok(Some(Plan { head: commit.id, tree, sign: config.sign }))
+        let head = commit.id;
+        drop(commit);
+        Ok(Some(Plan { repo: r, head, tree, sign: config.sign }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
@@ -107,29 +115,33 @@ impl Plan {
     /// the index cannot be used for this (sparse, or a path still in conflict) or gix refuses to
     /// write the tree: `git commit` then decides.
     fn tree_of(&self, repo: &Repo, paths: &[PathBuf]) -> Result<Option<ObjectId>> {
-        let r = repo.open()?;
+        let r = &self.repo;
         let Ok(index) = gix::index::File::at(super::commit::real_index(repo), r.object_hash(), true, Default::default()) else {
             return Ok(None);
         };
         if index.is_sparse() {
             return Ok(None);
         }
-        let mut editor = r.edit_tree(self.tree).map_err(|e| git_err("cannot read HEAD's tree", e))?;
+        // the plumbing editor: the entries it keeps are HEAD's, and the ones it changes were just
+        // written and checked by `update-index`, so checking every entry of a directory of
+        // thousands again (as the high-level editor does) would only cost time
+        let mut editor = r.edit_tree(self.tree).map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
         for p in paths {
             let rel = repo.relative(p)?;
             let path: &gix::bstr::BStr = rel.as_str().into();
+            let components = rel.split('/');
             match index.entry_by_path_and_stage(path, gix::index::entry::Stage::Unconflicted) {
                 Some(e) => {
                     let Some(mode) = e.mode.to_tree_entry_mode() else { return Ok(None) };
-                    editor.upsert(rel.as_str(), mode.kind(), e.id).map_err(|e| git_err("cannot edit the tree", e))?;
+                    editor.upsert(components, mode.kind(), e.id).map_err(|e| git_err("cannot edit the tree", e))?;
                 }
                 None if index.entry_by_path(path).is_some() => return Ok(None), // unmerged
                 None => {
-                    editor.remove(rel.as_str()).map_err(|e| git_err("cannot edit the tree", e))?;
+                    editor.remove(components).map_err(|e| git_err("cannot edit the tree", e))?;
                 }
             }
         }
-        Ok(editor.write().ok().map(|id| id.detach()))
+        Ok(editor.write(|tree| r.write_object(tree).map(|id| id.detach())).ok())
     }
 }
 

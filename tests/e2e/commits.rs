@@ -196,3 +196,24 @@ fn the_users_clean_filters_apply_to_vault_commits() {
     assert!(stored.ends_with("# stored\n"), "{stored}");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
+
+#[test]
+fn large_changes_are_one_exact_commit_with_or_without_the_users_hooks() {
+    for with_hook in [false, true] {
+        let env = Env::with_vault();
+        bulk(&env, 300);
+        env.ok(&["add-agent", "ci"]);
+        if with_hook {
+            hook(&env.repo.join(".git/hooks"), "post-commit", "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/post-commit-ran\"\n");
+        }
+        env.ok(&["grant", "ci", "g"]);
+        assert_eq!(env.repo.join(".git/post-commit-ran").exists(), with_hook);
+        let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+        assert_eq!(files.lines().count(), 601, "every .enc and .meta, and the manifest");
+        assert_committed_like_git(&env, "agent-vault: grant 'ci' access to 'g'");
+        let report: serde_json::Value = serde_json::from_str(&env.ok(&["check", "--deep", "--json"])).unwrap();
+        assert_eq!(report["warnings"].as_array().map(Vec::len), Some(0), "no temp file left over: {report}");
+        assert_eq!(report["errors"].as_array().map(Vec::len), Some(0), "{report}");
+        assert_eq!(env.read_as("g/s123", &env.agent_key("ci")).as_deref(), Some(&b"value-123"[..]));
+    }
+}

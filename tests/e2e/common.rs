@@ -190,3 +190,33 @@ pub fn keypair(path: &Path) -> String {
     std::fs::write(path, id.to_key_file("2026-01-01T00:00:00Z").as_bytes()).unwrap();
     id.recipient().to_string()
 }
+
+pub fn values(n: usize) -> Vec<(String, String)> {
+    (0..n).map(|i| (format!("g/s{i:03}"), format!("value-{i}"))).collect()
+}
+
+/// Fills the vault with `n` secrets of group g in one commit (through the library, for speed).
+pub fn bulk(env: &Env, n: usize) {
+    use git_vault::ops::{NoProgress, Options, Vault, secrets};
+    let vault = Vault::find(&env.repo).unwrap();
+    let opts = Options {
+        env: git_vault::keys::KeyEnv { agent_vault_key: None, home: Some(env.home.clone()) },
+        key: None,
+        now: git_vault::vault::Timestamp::now(),
+        commit: git_vault::git::commit::CommitMode::StageOnly,
+        lock_timeout: std::time::Duration::from_secs(10),
+        progress: &NoProgress,
+        on_lock_wait: &|| {},
+    };
+    for (path, value) in values(n) {
+        let req = secrets::SetRequest {
+            path: git_vault::vault::SecretPath::parse(&path).unwrap(),
+            value: secrecy::SecretSlice::from(value.into_bytes()),
+            group: None,
+            expires: secrets::Expiry::Keep,
+            agents: None,
+        };
+        secrets::set(&vault, req, &opts).unwrap();
+    }
+    env.git(&["commit", "-qm", "bulk"]);
+}

@@ -6,36 +6,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-fn values(n: usize) -> Vec<(String, String)> {
-    (0..n).map(|i| (format!("g/s{i:03}"), format!("value-{i}"))).collect()
-}
-
-/// Fills the vault with `n` secrets of group g in one commit (through the library, for speed).
-fn bulk(env: &Env, n: usize) {
-    use git_vault::ops::{NoProgress, Options, Vault, secrets};
-    let vault = Vault::find(&env.repo).unwrap();
-    let opts = Options {
-        env: git_vault::keys::KeyEnv { agent_vault_key: None, home: Some(env.home.clone()) },
-        key: None,
-        now: git_vault::vault::Timestamp::now(),
-        commit: git_vault::git::commit::CommitMode::StageOnly,
-        lock_timeout: Duration::from_secs(10),
-        progress: &NoProgress,
-        on_lock_wait: &|| {},
-    };
-    for (path, value) in values(n) {
-        let req = secrets::SetRequest {
-            path: git_vault::vault::SecretPath::parse(&path).unwrap(),
-            value: secrecy::SecretSlice::from(value.into_bytes()),
-            group: None,
-            expires: secrets::Expiry::Keep,
-            agents: None,
-        };
-        secrets::set(&vault, req, &opts).unwrap();
-    }
-    env.git(&["commit", "-qm", "bulk"]);
-}
-
 /// After a crash: repaired by reconcile, every value intact, access as the manifest says.
 fn assert_repaired(env: &Env, n: usize, ci_reads: bool) {
     let out = env.cmd(&["reconcile"]).output().unwrap();
