@@ -15,7 +15,7 @@ use crate::vault::{AgentName, Manifest, Meta, SecretPath, Timestamp, policy};
 
 /// Secrets re-encrypted in memory before their files are written, at most: bounds the memory a
 /// large vault needs, and how much a killed process leaves undone.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
 const CHUNK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// New files: path and content.
