@@ -217,3 +217,23 @@ fn large_changes_are_one_exact_commit_with_or_without_the_users_hooks() {
         assert_eq!(env.read_as("g/s123", &env.agent_key("ci")).as_deref(), Some(&b"value-123"[..]));
     }
 }
+
+#[test]
+fn vault_commits_land_on_a_detached_head_and_in_linked_worktrees() {
+    let env = Env::with_vault();
+    let branch = env.git(&["rev-parse", "HEAD"]);
+    env.git(&["checkout", "-q", "--detach"]);
+    env.set("svc/token", b"t", &[]);
+    assert_eq!(env.git(&["rev-parse", "HEAD~1"]), branch, "committed on the detached HEAD");
+    assert_eq!(env.git(&["rev-parse", "refs/heads/main"]), branch, "no branch moved");
+    assert_committed_like_git(&env, "agent-vault: set 'svc/token'");
+
+    let wt = env.tmp.path().join("wt");
+    env.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap(), "main"]);
+    env.cmd_in(&wt, &["set", "svc/other"]).write_stdin("o").assert().success();
+    assert_eq!(git_in(&env.home, &wt, &["log", "-1", "--format=%s"]).trim(), "agent-vault: set 'svc/other'");
+    assert_eq!(git_in(&env.home, &wt, &["status", "--porcelain"]), "");
+    assert_eq!(git_in(&env.home, &wt, &["diff-files", "--name-only"]), "");
+    assert_eq!(env.git(&["rev-parse", "refs/heads/main"]), branch, "the main work tree's branch did not move");
+    assert_eq!(env.git(&["status", "--porcelain"]), "", "the main work tree's index is untouched");
+}
