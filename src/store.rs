@@ -8,7 +8,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -35,8 +35,6 @@ pub struct VaultFs {
     /// Directories already checked to be real directories (not symlinks) inside the vault, so a
     /// bulk operation checks each directory once.
     checked: Arc<Mutex<HashSet<PathBuf>>>,
-    /// Whether files were written without an fsync since the last [`VaultFs::sync`].
-    deferred: Arc<AtomicBool>,
 }
 
 /// Where a secret's two files are.
@@ -50,7 +48,7 @@ pub struct SecretFiles {
 
 impl VaultFs {
     pub fn new(dir: PathBuf) -> Self {
-        VaultFs { dir, checked: Arc::default(), deferred: Arc::default() }
+        VaultFs { dir, checked: Arc::default() }
     }
 
     pub fn dir(&self) -> &Path {
@@ -197,33 +195,13 @@ impl VaultFs {
     /// Replaces a vault file atomically (fsynced before the rename), creating parent directories.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         self.check_inside(path)?;
-        write_file(path, bytes, Durability::Now).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
+        write_file(path, bytes).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
     }
 
-    /// Replaces a vault file atomically without waiting for the disk; bulk operations write
-    /// many files this way (and call [`VaultFs::sync`] once when the user's git configuration
-    /// asks for flushed objects). A killed process still leaves every file whole, old or new.
-    pub fn write_deferred(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        self.check_inside(path)?;
-        self.deferred.store(true, Ordering::Relaxed);
-        write_file(path, bytes, Durability::Deferred).map_err(|e| Error::io(format!("cannot write {}", self.show(path)), e))
-    }
-
-    /// Whether files were written without an fsync since the last [`VaultFs::sync`].
-    pub fn has_deferred(&self) -> bool {
-        self.deferred.load(Ordering::Relaxed)
-    }
-
-    pub fn write_yaml_deferred<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {
-        self.write_deferred(path, to_yaml(value)?.as_bytes())
-    }
-
-    /// Flushes the file system that holds the vault (after deferred writes).
+    /// Flushes the file system that holds the vault.
     pub fn sync(&self) -> Result<()> {
         let dir = File::open(&self.dir).map_err(|e| Error::io(self.show(&self.dir), e))?;
-        rustix::fs::syncfs(&dir).map_err(|e| Error::io("cannot flush the vault to disk", e.into()))?;
-        self.deferred.store(false, Ordering::Relaxed);
-        Ok(())
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("cannot flush the vault to disk", e.into()))
     }
 
     /// Removes a vault file (a missing one is fine) and the directories it leaves empty.
@@ -320,26 +298,15 @@ pub fn create_dir(path: &Path, mode: u32) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(mode).create(path)
 }
 
-/// When a write reaches the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    /// fsync before the rename.
-    Now,
-    /// Left to the page cache until a later `sync`.
-    Deferred,
-}
-
 /// Writes `bytes` to a temp file next to `path`, fsyncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_file(path, bytes, Durability::Now)
+    write_file(path, bytes)
 }
 
-fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
+fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("no parent directory"))?;
     let tmp = temp_file(dir, bytes)?;
-    if durability == Durability::Now {
-        tmp.as_file().sync_data()?;
-    }
+    tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;
     fault_point();
     Ok(())

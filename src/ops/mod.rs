@@ -195,23 +195,6 @@ impl Vault {
             .hint("groups are created by `git vault set <path> --group <group>`; see `git vault list`"))
     }
 
-    /// Before a commit that follows a bulk re-encryption (whose files are written atomically but
-    /// not flushed one by one): flushes them to disk when the user asked git to flush loose objects (`core.fsync` naming
-    /// them, `objects`, `committed`, `added` or `all`). Git's default leaves loose objects, and
-    /// work-tree files, to the operating system's writeback; so does git-vault.
-    pub fn flush_bulk(&self, repo: &Repo) -> Result<()> {
-        if !self.fs.has_deferred() {
-            return Ok(());
-        }
-        let Some(value) = repo.open().ok().and_then(|r| r.config_snapshot().string("core.fsync").map(|v| v.to_string())) else {
-            return Ok(());
-        };
-        let parts: Vec<&str> = value.split(',').map(str::trim).collect();
-        let wanted = parts.iter().any(|p| matches!(*p, "all" | "added" | "committed" | "objects" | "loose-object"))
-            && !parts.contains(&"-loose-object");
-        if wanted { self.fs.sync() } else { Ok(()) }
-    }
-
     /// Starts a change: takes the lock.
     pub fn begin(&self, opts: &Options) -> Result<Txn<'_>> {
         Txn::begin(self, opts)

@@ -155,17 +155,17 @@ impl Job<'_> {
     /// Re-encrypts the escrowed keys of the given agents to the current owners.
     pub fn escrows(&self, agents: &[AgentName]) -> Result<Vec<PathBuf>> {
         let owners: Vec<&crypto::Recipient> = self.keyring.owners.iter().collect();
-        let results: Vec<Result<Option<PathBuf>>> = agents
-            .par_iter()
-            .map(|a| {
-                let fs = self.vault.fs();
-                let path = fs.escrow(a);
-                let Some(ct) = fs.read_opt(&path)? else { return Ok(None) };
-                let plain = crypto::decrypt(self.identity, &ct).map_err(|e| e.into_error(&format!("the escrow of agent {a:?}")))?;
-                fs.write_deferred(&path, &crypto::encrypt(&owners, plain.expose_secret())?)?;
-                Ok(Some(path))
-            })
-            .collect();
-        results.into_iter().filter_map(Result::transpose).collect()
+        let files: Files = agents.par_iter().filter_map(|a| self.escrow(a, &owners).transpose()).collect::<Result<_>>()?;
+        self.vault.fs().bulk().replace(&files)?;
+        Ok(files.into_iter().map(|(p, _)| p).collect())
+    }
+
+    /// The new escrow of one agent; None when it has none.
+    fn escrow(&self, agent: &AgentName, owners: &[&crypto::Recipient]) -> Result<Option<(PathBuf, Vec<u8>)>> {
+        let fs = self.vault.fs();
+        let path = fs.escrow(agent);
+        let Some(ct) = fs.read_opt(&path)? else { return Ok(None) };
+        let plain = crypto::decrypt(self.identity, &ct).map_err(|e| e.into_error(&format!("the escrow of agent {agent:?}")))?;
+        Ok(Some((path, crypto::encrypt(owners, plain.expose_secret())?)))
     }
 }

@@ -71,7 +71,6 @@ impl<'v> Txn<'v> {
 
     /// Commits (or stages) every touched file with `agent-vault: <what>`.
     pub fn commit(self, what: &str) -> Result<Option<String>> {
-        self.vault.flush_bulk(&self.repo)?;
         commit::commit_paths(&self.repo, &self.touched, &format!("agent-vault: {what}"), self.mode, self.scope)
     }
 }
