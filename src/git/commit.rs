@@ -31,7 +31,8 @@ impl Drop for TempIndex {
     }
 }
 
-fn stdin_paths(repo: &Repo, paths: &[PathBuf]) -> Result<Vec<u8>> {
+/// The paths relative to the work tree, NUL-terminated, for git's `-z`/`--pathspec-file-nul` input.
+pub(super) fn stdin_paths(repo: &Repo, paths: &[PathBuf]) -> Result<Vec<u8>> {
     let mut data = Vec::new();
     for p in paths {
         data.extend_from_slice(repo.relative(p)?.as_bytes());

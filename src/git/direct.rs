@@ -147,14 +147,9 @@ impl Plan {
 
 /// Puts HEAD's entries of `paths` back into the index.
 fn unstage(repo: &Repo, head: &ObjectId, paths: &[PathBuf]) -> Result<()> {
-    let mut list = Vec::new();
-    for p in paths {
-        list.extend_from_slice(repo.relative(p)?.as_bytes());
-        list.push(0);
-    }
     repo.git()
         .args(["--literal-pathspecs", "reset", "-q", &head.to_string(), "--pathspec-from-file=-", "--pathspec-file-nul"])
-        .stdin(list)
+        .stdin(super::commit::stdin_paths(repo, paths)?)
         .run()
         .map(drop)
 }

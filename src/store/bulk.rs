@@ -17,7 +17,7 @@
 //! of temp files, which `check` reports and `reconcile` removes. Where exchanging is not
 //! supported, or the target is new, a plain rename is used and the temp file is not recycled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -34,11 +34,6 @@ impl VaultFs {
     /// A writer for many replacements; its recycled temp files are removed when it is dropped.
     pub fn bulk(&self) -> BulkWriter<'_> {
         BulkWriter { fs: self, pool: Pool::default() }
-    }
-
-    /// Replaces every file of `files` (path, new content) atomically; see the module docs.
-    pub fn replace_all(&self, files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
-        self.bulk().replace(files)
     }
 }
 
@@ -78,7 +73,7 @@ impl BulkWriter<'_> {
 #[derive(Default)]
 struct Pool {
     free: HashMap<PathBuf, Vec<PathBuf>>,
-    alive: Vec<PathBuf>,
+    alive: HashSet<PathBuf>,
 }
 
 impl Pool {
@@ -90,10 +85,10 @@ impl Pool {
                 return Ok(temp);
             }
             let _ = fs::remove_file(&temp); // not ours to overwrite (another link, another owner)
-            self.alive.retain(|t| t != &temp);
+            self.alive.remove(&temp);
         }
         let temp = fresh(dir, bytes)?;
-        self.alive.push(temp.clone());
+        self.alive.insert(temp.clone());
         Ok(temp)
     }
 
@@ -104,12 +99,12 @@ impl Pool {
             let dir = temp.parent().map(Path::to_owned).unwrap_or_default();
             self.free.entry(dir).or_default().push(temp);
         } else {
-            self.alive.retain(|t| t != &temp);
+            self.alive.remove(&temp);
         }
     }
 
     fn clear(&mut self) {
-        for temp in self.alive.drain(..) {
+        for temp in self.alive.drain() {
             let _ = fs::remove_file(temp);
         }
         self.free.clear();
@@ -215,7 +210,7 @@ mod tests {
             fs::write(path(i), format!("old {i} {}", "x".repeat(i % 50))).unwrap();
         }
         let files: Vec<_> = (0..n).map(|i| (path(i), format!("new {i}{}", "y".repeat((i * 7) % 90)).into_bytes())).collect();
-        v.replace_all(&files).unwrap();
+        v.bulk().replace(&files).unwrap();
         for (p, want) in &files {
             assert_eq!(&fs::read(p).unwrap(), want, "{}", p.display());
             assert_eq!(fs::metadata(p).unwrap().mode() & 0o777, 0o644);
@@ -232,7 +227,7 @@ mod tests {
             fs::write(p, format!("old {i}")).unwrap();
         }
         fs::hard_link(&files[0].0, &outside).unwrap();
-        v.replace_all(&files).unwrap();
+        v.bulk().replace(&files).unwrap();
         assert_eq!(fs::read_to_string(&outside).unwrap(), "old 0", "the other name still has the old content");
         for (p, want) in &files {
             assert_eq!(&fs::read(p).unwrap(), want);
@@ -246,7 +241,7 @@ mod tests {
         fs::create_dir_all(&elsewhere).unwrap();
         std::os::unix::fs::symlink(&elsewhere, v.dir().join("secrets/link")).unwrap();
         let files = vec![(v.dir().join("secrets/a/ok"), b"x".to_vec()), (v.dir().join("secrets/link/f"), b"y".to_vec())];
-        assert!(v.replace_all(&files).is_err());
+        assert!(v.bulk().replace(&files).is_err());
         assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
         assert_eq!(leftovers(v.dir()), Vec::<PathBuf>::new());
     }
