@@ -4,9 +4,12 @@
 //! re-checks the whole index, refreshes it against the work tree and writes a second index. The
 //! same commit can be made from its parts:
 //!
-//! 1. `git update-index` stages the changed paths in the real index (git hashes them, applying
-//!    the user's filters, and records their stat data, exactly as after `git commit` of them);
-//! 2. the new tree is HEAD's tree with those entries replaced, edited in-process with gix;
+//! 1. the changed paths are staged in the real index: in-process when git would store the files
+//!    as they are and nothing else git does when it writes the index applies (see
+//!    [`super::index_edit`]), otherwise by `git update-index` (git hashes them, applying the
+//!    user's filters); either way with their stat data, exactly as after `git commit` of them;
+//! 2. the new tree is HEAD's tree with those entries replaced, spliced into the stored trees
+//!    (see [`super::tree_edit`]);
 //! 3. `git commit-tree` makes the commit (the user's identity, encoding and, with `-S` when
 //!    `commit.gpgSign` asks, signature), and `git update-ref` moves HEAD only if nobody else moved
 //!    it meanwhile, with the reflog entry `git commit` writes;
@@ -20,6 +23,7 @@ use std::path::PathBuf;
 
 use gix::ObjectId;
 
+use super::index_edit::{self, Change};
 use super::{Repo, git_err, install};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -29,6 +33,7 @@ pub struct Plan {
     head: ObjectId,
     tree: ObjectId,
     sign: bool,
+    index: index_edit::Config,
 }
 
 /// How a direct commit ended.
@@ -68,13 +73,16 @@ impl Plan {
         }
         let head = commit.id;
         drop(commit);
-        Ok(Some(Plan { repo: r, head, tree, sign: config.sign }))
+        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
     pub fn commit(&self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
-        super::commit::update_index(repo, None, paths)?;
-        let made = self.make(repo, paths, message);
+        let staged = index_edit::stage(repo, &self.repo, &self.index, paths)?;
+        if staged.is_none() {
+            super::commit::update_index(repo, None, paths)?;
+        }
+        let made = self.make(repo, paths, staged, message);
         if made.is_err() {
             // the commit did not happen: the paths go back to what HEAD has in the index, so the
             // change is left in the work tree only, as after a failed `git commit`
@@ -90,8 +98,16 @@ impl Plan {
         Ok(made)
     }
 
-    fn make(&self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
-        let Some(tree) = self.tree_of(repo, paths)? else { return Ok(Outcome::Fallback) };
+    /// The commit of the staged `paths`, whose index entries are `staged` when known.
+    fn make(&self, repo: &Repo, paths: &[PathBuf], staged: Option<Vec<Change>>, message: &str) -> Result<Outcome> {
+        let changes = match staged {
+            Some(changes) => changes,
+            None => match self.index_changes(repo, paths)? {
+                Some(changes) => changes,
+                None => return Ok(Outcome::Fallback),
+            },
+        };
+        let Some(tree) = self.tree_with(&changes)? else { return Ok(Outcome::Fallback) };
         if tree == self.tree {
             return Ok(Outcome::Unchanged);
         }
@@ -111,10 +127,10 @@ impl Plan {
         Ok(Outcome::Committed(id))
     }
 
-    /// HEAD's tree with the index entries of `paths` (stage 0; absent means deleted). None when
-    /// the index cannot be used for this (sparse, or a path still in conflict) or gix refuses to
-    /// write the tree: `git commit` then decides.
-    fn tree_of(&self, repo: &Repo, paths: &[PathBuf]) -> Result<Option<ObjectId>> {
+    /// The index entries of `paths` (stage 0; absent means deleted), as `update-index` left them.
+    /// None when the index cannot be used for this (sparse, or a path still in conflict): `git
+    /// commit` then decides.
+    fn index_changes(&self, repo: &Repo, paths: &[PathBuf]) -> Result<Option<Vec<Change>>> {
         let r = &self.repo;
         let Ok(index) = gix::index::File::at(super::commit::real_index(repo), r.object_hash(), true, Default::default()) else {
             return Ok(None);
@@ -122,26 +138,27 @@ impl Plan {
         if index.is_sparse() {
             return Ok(None);
         }
-        // the plumbing editor: the entries it keeps are HEAD's, and the ones it changes were just
-        // written and checked by `update-index`, so checking every entry of a directory of
-        // thousands again (as the high-level editor does) would only cost time
-        let mut editor = r.edit_tree(self.tree).map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
+        let mut changes = Vec::with_capacity(paths.len());
         for p in paths {
             let rel = repo.relative(p)?;
             let path: &gix::bstr::BStr = rel.as_str().into();
-            let components = rel.split('/');
-            match index.entry_by_path_and_stage(path, gix::index::entry::Stage::Unconflicted) {
-                Some(e) => {
-                    let Some(mode) = e.mode.to_tree_entry_mode() else { return Ok(None) };
-                    editor.upsert(components, mode.kind(), e.id).map_err(|e| git_err("cannot edit the tree", e))?;
-                }
+            let entry = match index.entry_by_path_and_stage(path, gix::index::entry::Stage::Unconflicted) {
+                Some(e) => match e.mode.to_tree_entry_mode() {
+                    Some(mode) => Some((mode.kind(), e.id)),
+                    None => return Ok(None),
+                },
                 None if index.entry_by_path(path).is_some() => return Ok(None), // unmerged
-                None => {
-                    editor.remove(components).map_err(|e| git_err("cannot edit the tree", e))?;
-                }
-            }
+                None => None,
+            };
+            changes.push((rel, entry));
         }
-        Ok(editor.write(|tree| r.write_object(tree).map(|id| id.detach())).ok())
+        Ok(Some(changes))
+    }
+
+    /// HEAD's tree with `changes`; None when `git commit` must decide (a file would become a
+    /// directory, or the reverse).
+    fn tree_with(&self, changes: &[Change]) -> Result<Option<ObjectId>> {
+        super::tree_edit::edit(&self.repo, self.tree, changes)
     }
 }
 
@@ -161,13 +178,16 @@ struct CommitConfig {
     hooks_path: Option<String>,
     /// Hooks defined in configuration (`hook.<name>.*`), which only `git commit` knows how to run.
     hook_config: bool,
+    /// What decides whether the index can be edited in-process.
+    index: index_edit::Config,
 }
 
 impl CommitConfig {
     /// None when a value is not one git-vault reads the way git does.
     fn read(repo: &Repo) -> Result<Option<CommitConfig>> {
-        let out = repo.git().args(["config", "-z", "--get-regexp", r"^(commit\.gpgsign|core\.hookspath|hook\..*)$"]).output()?;
-        let mut config = CommitConfig { sign: false, hooks_path: None, hook_config: false };
+        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{})$", index_edit::Config::KEYS);
+        let out = repo.git().args(["config", "-z", "--get-regexp", &keys]).output()?;
+        let mut config = CommitConfig { sign: false, hooks_path: None, hook_config: false, index: index_edit::Config::default() };
         for item in out.stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
             let item = String::from_utf8_lossy(item);
             let (key, value) = match item.split_once('\n') {
@@ -180,6 +200,7 @@ impl CommitConfig {
                     None => return Ok(None),
                 },
                 "core.hookspath" => config.hooks_path = value.map(str::to_owned),
+                _ if config.index.take(key, value) => {}
                 _ => config.hook_config = true,
             }
         }
@@ -188,7 +209,7 @@ impl CommitConfig {
 }
 
 /// A boolean as git reads it: a key without a value is true, an empty one false.
-fn parse_bool(value: Option<&str>) -> Option<bool> {
+pub(super) fn parse_bool(value: Option<&str>) -> Option<bool> {
     let Some(v) = value else { return Some(true) };
     match v.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" => Some(true),

@@ -6,10 +6,12 @@
 pub mod commit;
 mod direct;
 pub mod history;
+mod index_edit;
 pub mod install;
 pub mod merge_context;
 pub mod pull;
 pub mod staged;
+mod tree_edit;
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};

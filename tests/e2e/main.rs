@@ -9,6 +9,7 @@ mod commits;
 mod crash;
 mod diff;
 mod identity;
+mod index;
 mod interop;
 mod legacy;
 mod lifecycle;

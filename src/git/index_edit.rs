@@ -1,0 +1,647 @@
+//! Staging a few vault files in the index in-process, as `git update-index` would.
+//!
+//! In a vault of 10,000 secrets, `git update-index` of the two files a `set` changes costs most of
+//! the command: git reads an index of 20,000 entries (2 MB), writes it back and hashes it with its
+//! collision-detecting SHA-1. The edit itself is small: replace or insert a few entries, mark the
+//! cached trees above them invalid, write the index back under git's lock (`index.lock`, created
+//! exclusively, renamed over `index`). This module makes that edit, byte for byte the index
+//! `update-index` writes, but only when nothing else git does on that path applies. Otherwise it
+//! changes nothing and returns None, and the caller runs `git update-index`. It applies when:
+//! - the index is version 2 or 3, and its only extensions are the cached trees and the offset
+//!   tables git rebuilds when it wants them (no split or sparse index, untracked cache, fsmonitor
+//!   data or resolve-undo record), and no configuration asks git to write it differently;
+//! - no other entry is racily clean (its file changed in the second the index was written: git
+//!   re-checks such entries and smudges the changed ones when it rewrites the index);
+//! - each staged path is not in conflict, carries no assume-unchanged, skip-worktree or
+//!   intent-to-add flag, is a regular non-executable file or is gone, and clashes with no
+//!   directory or file of the index;
+//! - git would store the file's bytes as they are: no attribute file that can apply mentions a
+//!   filter, an end-of-line or encoding setting or `ident`, `core.autocrlf` is off, `core.eol` is
+//!   not `crlf`, and the file holds no CRLF (the only sequence git's end-of-line normalisation
+//!   changes when it stores a file).
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use super::{Repo, git_err};
+use crate::error::{Error, Result};
+
+/// At most this many paths are staged here; more go to `git update-index`, which is efficient
+/// for large batches (and those are not where its fixed cost matters).
+pub const MAX_PATHS: usize = 16;
+
+/// A path's new state in the index: its kind and object, or None when it is gone.
+pub type Target = Option<(gix::object::tree::EntryKind, ObjectId)>;
+
+/// A path (relative to the work tree, `/`-separated) and its new state.
+pub type Change = (String, Target);
+
+/// The configuration that decides whether git would write the index or hash a file differently,
+/// read from the same `git config` call as the commit settings.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// `core.attributesFile`, as configured.
+    pub attributes_file: Option<String>,
+    /// A setting under which only git can stage the files.
+    pub unsupported: Option<String>,
+}
+
+impl Config {
+    /// The keys this reads, as a `git config --get-regexp` alternative.
+    pub const KEYS: &'static str =
+        r"core\.(attributesfile|autocrlf|eol|ignorecase|splitindex|sharedrepository)|attr\.tree|feature\.manyfiles";
+
+    /// Takes one `git config` item; false when the key is not one of [`Config::KEYS`].
+    pub fn take(&mut self, key: &str, value: Option<&str>) -> bool {
+        let on = || super::direct::parse_bool(value) != Some(false);
+        let unsupported = match key {
+            "core.attributesfile" => {
+                self.attributes_file = value.map(str::to_owned);
+                false
+            }
+            "core.autocrlf" => on(),
+            "core.eol" => value.is_some_and(|v| v.eq_ignore_ascii_case("crlf")),
+            "core.ignorecase" | "core.splitindex" | "feature.manyfiles" => on(),
+            "core.sharedrepository" | "attr.tree" => true,
+            _ => return false,
+        };
+        if unsupported {
+            self.unsupported = Some(key.to_owned());
+        }
+        true
+    }
+}
+
+/// Stages `paths` (absolute, in the work tree; missing ones are removed) in the real index, writing
+/// their blobs with `objects`. None when git must do it; nothing was changed then.
+pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[PathBuf]) -> Result<Option<Vec<Change>>> {
+    if paths.len() > MAX_PATHS
+        || config.unsupported.is_some()
+        || objects.object_hash() != gix::hash::Kind::Sha1
+        || ["GIT_INDEX_FILE", "GIT_ATTR_SOURCE"].iter().any(|v| std::env::var_os(v).is_some())
+    {
+        return Ok(None);
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for p in paths {
+        let Some(file) = StagedFile::read(repo, p)? else { return Ok(None) };
+        files.push(file);
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let index_path = repo.git_dir().join("index");
+    let Some(lock) = Lock::take(&index_path) else { return Ok(None) };
+    let Ok((data, index_mtime)) = read_index(&index_path) else { return Ok(None) };
+    let Some(index) = Index::parse(&data) else { return Ok(None) };
+    // racily clean entries are re-checked against their files, as git does when it rewrites the
+    // index, and smudged when their file changed; only files hashed exactly here can be checked
+    let mut smudge = Vec::new();
+    let mut checked = Vec::new();
+    for i in index.racy(index_mtime, &files) {
+        let e = &index.entries[i];
+        let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(None) };
+        if be32(index.data, e.start + 24) != 0o100644 {
+            return Ok(None);
+        }
+        let Some(file) = StagedFile::read(repo, &repo.workdir().join(name))? else { return Ok(None) };
+        if file.blob.as_ref().map(|b| b.0.as_bytes()) != Some(&index.data[e.start + 40..e.start + 40 + HASH_LEN]) {
+            smudge.push(i);
+        }
+        checked.push(file.name);
+    }
+    let names = files.iter().map(|f| f.name.as_slice()).chain(checked.iter().map(Vec::as_slice));
+    if !conversion_free(repo, config, &index, names) {
+        return Ok(None);
+    }
+    let Some(edited) = index.edit(&files, &smudge) else { return Ok(None) };
+    let changes = files.iter().map(|f| (f.name_str(), f.blob.as_ref().map(|b| (gix::object::tree::EntryKind::Blob, b.0)))).collect();
+    let Some(bytes) = edited else { return Ok(Some(changes)) }; // the index already holds them
+    for f in &files {
+        if let Some((id, content)) = &f.blob {
+            let written = objects.write_blob(content).map_err(|e| git_err("cannot write a blob", e))?;
+            if written.detach() != *id {
+                return Err(Error::internal("a blob was stored under another id than computed"));
+            }
+        }
+    }
+    lock.commit(&bytes).map_err(|e| Error::io(format!("cannot write {}", index_path.display()), e))?;
+    Ok(Some(changes))
+}
+
+/// The index's bytes and modification time (seconds).
+fn read_index(path: &Path) -> std::io::Result<(Vec<u8>, i64)> {
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    let mut data = Vec::with_capacity(meta.len() as usize + 1);
+    file.read_to_end(&mut data)?;
+    Ok((data, meta.mtime()))
+}
+
+/// One path to stage: its name in the index, and its stat data and blob when it exists.
+struct StagedFile {
+    name: Vec<u8>,
+    blob: Option<(ObjectId, Vec<u8>)>,
+    stat: Option<[u8; 40]>,
+}
+
+impl StagedFile {
+    /// None when only git can stage it (not a regular non-executable file, or not UTF-8 named).
+    fn read(repo: &Repo, path: &Path) -> Result<Option<StagedFile>> {
+        let name = repo.relative(path)?.into_bytes();
+        // lstat before reading, as git does: a change after the stat shows as a newer file
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(StagedFile { name, blob: None, stat: None })),
+            Err(e) => return Err(Error::io(path.display(), e)),
+        };
+        if !meta.file_type().is_file() || meta.mode() & 0o111 != 0 {
+            return Ok(None);
+        }
+        let content = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        // git's end-of-line normalisation only ever turns CRLF into LF
+        if content.windows(2).any(|w| w == b"\r\n") || content.len() as u64 != meta.len() {
+            return Ok(None);
+        }
+        let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &content)
+            .map_err(|e| git_err("cannot hash a blob", e))?;
+        Ok(Some(StagedFile { name, blob: Some((id, content)), stat: Some(stat_data(&meta)) }))
+    }
+
+    fn name_str(&self) -> String {
+        String::from_utf8_lossy(&self.name).into_owned()
+    }
+
+    /// The index entry git writes for this file (version 2 layout, no extended flags).
+    fn entry(&self) -> Option<Vec<u8>> {
+        let (stat, (id, _)) = (self.stat.as_ref()?, self.blob.as_ref()?);
+        let mut e = Vec::with_capacity(entry_len(self.name.len(), 0));
+        e.extend_from_slice(stat);
+        e.extend_from_slice(id.as_bytes());
+        e.extend_from_slice(&(self.name.len().min(NAME_MASK as usize) as u16).to_be_bytes());
+        e.extend_from_slice(&self.name);
+        e.resize(entry_len(self.name.len(), 0), 0);
+        Some(e)
+    }
+}
+
+/// ctime, mtime, dev, ino, mode, uid, gid and size, each truncated to 32 bits, as git records them.
+fn stat_data(m: &Metadata) -> [u8; 40] {
+    let fields = [
+        m.ctime() as u32,
+        m.ctime_nsec() as u32,
+        m.mtime() as u32,
+        m.mtime_nsec() as u32,
+        m.dev() as u32,
+        m.ino() as u32,
+        0o100644,
+        m.uid(),
+        m.gid(),
+        m.size() as u32,
+    ];
+    let mut out = [0u8; 40];
+    for (chunk, v) in out.chunks_exact_mut(4).zip(fields) {
+        chunk.copy_from_slice(&v.to_be_bytes());
+    }
+    out
+}
+
+const HASH_LEN: usize = 20;
+/// Stat data (40 bytes), object id, flags.
+const ENTRY_FIXED: usize = 40 + HASH_LEN + 2;
+const NAME_MASK: u16 = 0x0fff;
+const FLAG_ASSUME_VALID: u16 = 0x8000;
+const FLAG_EXTENDED: u16 = 0x4000;
+const STAGE_MASK: u16 = 0x3000;
+
+/// An entry's size on disk: its fixed part, name and 1 to 8 NUL bytes, to a multiple of 8.
+fn entry_len(name_len: usize, extended: usize) -> usize {
+    (ENTRY_FIXED + extended + name_len + 8) & !7
+}
+
+fn be32(d: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
+}
+
+/// An index file, split into its parts (everything borrowed from the bytes read).
+struct Index<'a> {
+    data: &'a [u8],
+    entries: Vec<Entry>,
+    /// The cached trees (`TREE`), when present.
+    tree: Option<&'a [u8]>,
+}
+
+struct Entry {
+    start: usize,
+    end: usize,
+    name: std::ops::Range<usize>,
+    flags: u16,
+}
+
+impl<'a> Index<'a> {
+    /// None when the index is not one this module edits (see the module documentation).
+    fn parse(data: &'a [u8]) -> Option<Index<'a>> {
+        if data.len() < 12 + HASH_LEN || &data[..4] != b"DIRC" {
+            return None;
+        }
+        let version = be32(data, 4);
+        if !(2..=3).contains(&version) {
+            return None;
+        }
+        let body_end = data.len() - HASH_LEN;
+        let count = be32(data, 8) as usize;
+        let mut entries = Vec::with_capacity(count);
+        let mut at = 12;
+        for _ in 0..count {
+            if at + ENTRY_FIXED > body_end {
+                return None;
+            }
+            let flags = u16::from_be_bytes([data[at + 60], data[at + 61]]);
+            let extended = if flags & FLAG_EXTENDED != 0 { 2 } else { 0 };
+            if extended != 0 && version < 3 {
+                return None;
+            }
+            let name_start = at + ENTRY_FIXED + extended;
+            let name_len = match flags & NAME_MASK {
+                NAME_MASK => data.get(name_start..body_end)?.iter().position(|b| *b == 0)?,
+                n => n as usize,
+            };
+            let end = at + entry_len(name_len, extended);
+            if end > body_end || data[name_start + name_len] != 0 {
+                return None;
+            }
+            entries.push(Entry { start: at, end, name: name_start..name_start + name_len, flags });
+            at = end;
+        }
+        let mut tree = None;
+        while at < body_end {
+            let size = be32(data, at + 4) as usize;
+            let body = data.get(at + 8..(at + 8).checked_add(size)?)?;
+            match &data[at..at + 4] {
+                b"TREE" => tree = Some(body),
+                // offset tables for reading with threads: optional, rebuilt by git when it wants
+                b"EOIE" | b"IEOT" => {}
+                _ => return None,
+            }
+            at += 8 + size;
+        }
+        (at == body_end).then_some(Index { data, entries, tree })
+    }
+
+    fn name(&self, e: &Entry) -> &'a [u8] {
+        &self.data[e.name.clone()]
+    }
+
+    /// The position of the first entry named `name` or after it.
+    fn find(&self, name: &[u8]) -> usize {
+        self.entries.partition_point(|e| self.name(e) < name)
+    }
+
+    fn has(&self, name: &[u8]) -> bool {
+        self.entries.get(self.find(name)).is_some_and(|e| self.name(e) == name)
+    }
+
+    /// The entries git would re-check against their files when rewriting the index (racily
+    /// clean: their file changed in the second the index was written), other than `files`.
+    fn racy(&self, index_mtime: i64, files: &[StagedFile]) -> Vec<usize> {
+        let staged = |name: &[u8]| files.binary_search_by(|f| f.name.as_slice().cmp(name)).is_ok();
+        (0..self.entries.len())
+            .filter(|i| {
+                let e = &self.entries[*i];
+                let d = &self.data[e.start..e.end];
+                // mtime (seconds) not before the index's, and not already smudged (size 0)
+                i64::from(be32(d, 8)) >= index_mtime && be32(d, 36) != 0 && !staged(self.name(e))
+            })
+            .collect()
+    }
+
+    /// The index with `files` (sorted by name) staged and the entries `smudge` smudged (size 0:
+    /// git re-reads them next time). Some(None) when it already holds all that, None when only
+    /// git can make the edit.
+    fn edit(&self, files: &[StagedFile], smudge: &[usize]) -> Option<Option<Vec<u8>>> {
+        // (entry position, whether the entry there is replaced, the new bytes or None to drop it)
+        let mut ops: Vec<(usize, bool, Option<Vec<u8>>)> = Vec::with_capacity(files.len() + smudge.len());
+        let mut changed: Vec<&[u8]> = Vec::new();
+        for f in files {
+            let at = self.find(&f.name);
+            let existing = self.entries.get(at).filter(|e| self.name(e) == f.name.as_slice());
+            let new = f.entry();
+            match (existing, &new) {
+                (Some(e), _) => {
+                    if e.flags & (STAGE_MASK | FLAG_ASSUME_VALID | FLAG_EXTENDED) != 0
+                        || self.entries.get(at + 1).is_some_and(|n| self.name(n) == f.name.as_slice())
+                        || be32(self.data, e.start + 24) != 0o100644
+                    {
+                        return None; // in conflict, flagged, or not a plain file
+                    }
+                    if new.as_deref() == Some(&self.data[e.start..e.end]) {
+                        continue; // the index already holds this file, stat data and all
+                    }
+                }
+                (None, None) => continue, // gone, and not in the index
+                (None, Some(_)) => {
+                    if self.clashes(&f.name) || files.iter().any(|o| is_under(&f.name, &o.name) || is_under(&o.name, &f.name)) {
+                        return None;
+                    }
+                }
+            }
+            ops.push((at, existing.is_some(), new));
+            changed.push(&f.name);
+        }
+        for &i in smudge {
+            let e = &self.entries[i];
+            let mut bytes = self.data[e.start..e.end].to_vec();
+            bytes[36..40].fill(0);
+            ops.push((i, true, Some(bytes)));
+        }
+        if ops.is_empty() {
+            return Some(None);
+        }
+        ops.sort_by_key(|(at, replaces, _)| (*at, *replaces)); // an insertion goes before the entry at its place
+        let mut out = Vec::with_capacity(self.data.len() + files.len() * 128);
+        out.extend_from_slice(&self.data[..12]);
+        let mut count = self.entries.len();
+        let mut next = 0; // the first entry not yet copied
+        for (at, replaces, bytes) in ops {
+            out.extend_from_slice(&self.data[self.span(next, at)]);
+            next = if replaces { at + 1 } else { at };
+            match bytes {
+                Some(bytes) => {
+                    out.extend_from_slice(&bytes);
+                    count += usize::from(!replaces);
+                }
+                None => count -= 1,
+            }
+        }
+        out.extend_from_slice(&self.data[self.span(next, self.entries.len())]);
+        out[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
+        if let Some(tree) = self.tree {
+            let mut root = TreeNode::parse_all(tree)?;
+            for name in &changed {
+                root.invalidate(name);
+            }
+            let mut body = Vec::with_capacity(tree.len());
+            root.write(&mut body);
+            out.extend_from_slice(b"TREE");
+            out.extend_from_slice(&u32::try_from(body.len()).ok()?.to_be_bytes());
+            out.extend_from_slice(&body);
+        }
+        let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+        hasher.update(&out);
+        out.extend_from_slice(hasher.try_finalize().ok()?.as_bytes());
+        Some(Some(out))
+    }
+
+    /// The bytes of entries `from..to`.
+    fn span(&self, from: usize, to: usize) -> std::ops::Range<usize> {
+        if from >= to {
+            return 0..0;
+        }
+        self.entries[from].start..self.entries[to - 1].end
+    }
+
+    /// Whether a new file `name` would clash with the index: a file where one of its directories
+    /// is, or files under a directory of its name.
+    fn clashes(&self, name: &[u8]) -> bool {
+        let dirs = name.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &name[..i]);
+        if dirs.into_iter().any(|d| self.has(d)) {
+            return true;
+        }
+        let mut prefix = name.to_vec();
+        prefix.push(b'/');
+        self.entries.get(self.find(&prefix)).is_some_and(|e| self.name(e).starts_with(&prefix))
+    }
+}
+
+fn is_under(name: &[u8], dir: &[u8]) -> bool {
+    name.len() > dir.len() && name.starts_with(dir) && name[dir.len()] == b'/'
+}
+
+/// One node of the cached trees: a directory, how many index entries it covers (-1: invalid) and,
+/// when valid, its tree id.
+struct TreeNode<'a> {
+    name: &'a [u8],
+    entries: &'a [u8],
+    id: Option<&'a [u8]>,
+    children: Vec<TreeNode<'a>>,
+}
+
+impl<'a> TreeNode<'a> {
+    fn parse_all(data: &'a [u8]) -> Option<TreeNode<'a>> {
+        let mut at = 0;
+        let root = Self::parse(data, &mut at, 0)?;
+        (at == data.len()).then_some(root)
+    }
+
+    fn parse(data: &'a [u8], at: &mut usize, depth: usize) -> Option<TreeNode<'a>> {
+        let field = |at: &mut usize, end: u8| -> Option<&'a [u8]> {
+            let len = data.get(*at..)?.iter().position(|b| *b == end)?;
+            let f = &data[*at..*at + len];
+            *at += len + 1;
+            Some(f)
+        };
+        if depth > 4096 {
+            return None;
+        }
+        let name = field(at, 0)?;
+        let entries = field(at, b' ')?;
+        let subtrees: usize = std::str::from_utf8(field(at, b'\n')?).ok()?.parse().ok()?;
+        let valid = std::str::from_utf8(entries).ok()?.parse::<i64>().ok()? >= 0;
+        let id = if valid {
+            let id = data.get(*at..*at + HASH_LEN)?;
+            *at += HASH_LEN;
+            Some(id)
+        } else {
+            None
+        };
+        let mut children = Vec::with_capacity(subtrees.min(1024));
+        for _ in 0..subtrees {
+            children.push(Self::parse(data, at, depth + 1)?);
+        }
+        Some(TreeNode { name, entries, id, children })
+    }
+
+    /// Marks the trees above `path` invalid and drops a cached tree of that name, as git does
+    /// when it changes an entry.
+    fn invalidate(&mut self, path: &[u8]) {
+        self.entries = b"-1";
+        self.id = None;
+        match path.iter().position(|b| *b == b'/') {
+            None => self.children.retain(|c| c.name != path),
+            Some(slash) => {
+                if let Some(c) = self.children.iter_mut().find(|c| c.name == &path[..slash]) {
+                    c.invalidate(&path[slash + 1..]);
+                }
+            }
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.name);
+        out.push(0);
+        out.extend_from_slice(self.entries);
+        out.extend_from_slice(format!(" {}\n", self.children.len()).as_bytes());
+        if let Some(id) = self.id {
+            out.extend_from_slice(id);
+        }
+        for c in &self.children {
+            c.write(out);
+        }
+    }
+}
+
+/// Whether git would store the files' bytes unchanged: no attribute source that can apply to them
+/// mentions a setting that converts content. Conservative: any mention sends the change to git.
+fn conversion_free<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: impl Iterator<Item = &'n [u8]>) -> bool {
+    let mut sources: Vec<PathBuf> = vec![repo.common_dir().join("info/attributes")];
+    if std::env::var_os("GIT_ATTR_NOSYSTEM").is_none_or(|v| super::direct::parse_bool(v.to_str()) == Some(false)) {
+        sources.push(PathBuf::from("/etc/gitattributes"));
+        if let Some(prefix) = git_prefix() {
+            sources.push(prefix.join("etc/gitattributes"));
+        }
+    }
+    match config.attributes_file.as_deref().filter(|f| !f.is_empty()) {
+        Some(f) => sources.push(super::install::expand_home(f)),
+        None => {
+            let xdg = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()).map(PathBuf::from);
+            if let Some(dir) = xdg.or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config"))) {
+                sources.push(dir.join("git/attributes"));
+            }
+        }
+    }
+    let mut dirs: Vec<&[u8]> = vec![b""];
+    for name in names {
+        dirs.extend(name.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &name[..i]));
+    }
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        let rel = if d.is_empty() { ".gitattributes".to_owned() } else { format!("{}/.gitattributes", String::from_utf8_lossy(d)) };
+        let path = repo.workdir().join(&rel);
+        if !path.exists() && index.has(rel.as_bytes()) {
+            return false; // git would read it from the index
+        }
+        sources.push(path);
+    }
+    sources.iter().all(|s| match std::fs::read(s) {
+        Ok(text) => !mentions_conversion(&text),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    })
+}
+
+/// Whether attribute text names anything that changes what git stores: `filter`, `text`'s
+/// end-of-line settings (`eol`, `crlf`), `ident` or `working-tree-encoding` (also inside macros).
+fn mentions_conversion(text: &[u8]) -> bool {
+    const WORDS: [&[u8]; 4] = [b"filter", b"eol", b"crlf", b"ident"];
+    text.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).any(|line| {
+        let line = line.to_ascii_lowercase();
+        WORDS.iter().any(|w| line.windows(w.len()).any(|x| x == *w)) || line.windows(8).any(|x| x == b"encoding")
+    })
+}
+
+/// The installation prefix of the `git` on PATH (`/usr` for `/usr/bin/git`), whose
+/// `etc/gitattributes` is the system attribute file.
+fn git_prefix() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("git")).find(|g| g.is_file())?.parent()?.parent().map(Path::to_path_buf)
+}
+
+/// git's lock on the index: `index.lock`, created exclusively, renamed over the index once
+/// written, removed if anything fails before.
+struct Lock {
+    path: PathBuf,
+    target: PathBuf,
+    file: Option<File>,
+}
+
+impl Lock {
+    /// None when another process holds it (git then reports that, as it always does).
+    fn take(target: &Path) -> Option<Lock> {
+        let mut path = target.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        let file = OpenOptions::new().write(true).create_new(true).mode(0o666).open(&path).ok()?;
+        Some(Lock { path, target: target.to_path_buf(), file: Some(file) })
+    }
+
+    fn commit(mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut file = self.file.take().expect("the lock is open until committed");
+        file.write_all(bytes)?;
+        drop(file);
+        std::fs::rename(&self.path, &self.target)?;
+        self.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_text_mentioning_a_conversion_is_noticed() {
+        for text in ["*.enc filter=lfs", "* text eol=crlf", "[attr]sec -diff crlf", "*.meta ident", "*.x working-tree-encoding=UTF-16"] {
+            assert!(mentions_conversion(text.as_bytes()), "{text}");
+        }
+        for text in ["# filter=lfs in a comment", "*.enc -text diff=agent-vault merge=agent-vault-secret", "* text=auto", ""] {
+            assert!(!mentions_conversion(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
+    fn only_indexes_of_the_known_shape_are_edited() {
+        let mut v2 = b"DIRC\0\0\0\x02\0\0\0\0".to_vec();
+        v2.extend_from_slice(&[0; HASH_LEN]);
+        assert!(Index::parse(&v2).is_some(), "an empty version 2 index");
+        let mut v4 = v2.clone();
+        v4[7] = 4;
+        assert!(Index::parse(&v4).is_none(), "version 4 (prefix-compressed names)");
+        let mut untracked = v2[..12].to_vec();
+        untracked.extend_from_slice(b"UNTR\0\0\0\0");
+        untracked.extend_from_slice(&[0; HASH_LEN]);
+        assert!(Index::parse(&untracked).is_none(), "an untracked cache");
+        let mut counted = v2.clone();
+        counted[11] = 1;
+        assert!(Index::parse(&counted).is_none(), "an entry count with no entry");
+        assert!(Index::parse(b"DIRC").is_none());
+    }
+
+    #[test]
+    fn cached_trees_are_invalidated_along_a_path_as_git_does() {
+        let id = [7u8; 20];
+        let mut data = Vec::new();
+        let node = |out: &mut Vec<u8>, name: &str, entries: &str, subtrees: usize| {
+            out.extend_from_slice(name.as_bytes());
+            out.push(0);
+            out.extend_from_slice(format!("{entries} {subtrees}\n").as_bytes());
+            if !entries.starts_with('-') {
+                out.extend_from_slice(&id);
+            }
+        };
+        node(&mut data, "", "5", 2);
+        node(&mut data, "a", "3", 1);
+        node(&mut data, "b", "2", 0);
+        node(&mut data, "c", "1", 0);
+        let mut root = TreeNode::parse_all(&data).expect("parses");
+        root.invalidate(b"a/b/file");
+        root.invalidate(b"c");
+        let mut out = Vec::new();
+        root.write(&mut out);
+        let mut want = Vec::new();
+        node(&mut want, "", "-1", 1);
+        node(&mut want, "a", "-1", 1);
+        node(&mut want, "b", "-1", 0);
+        assert_eq!(out, want);
+        assert!(TreeNode::parse_all(&data[..data.len() - 1]).is_none());
+    }
+}
