@@ -182,10 +182,13 @@ impl VaultFs {
     pub fn read_yaml<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>> {
         match self.read_opt(path)? {
             None => Ok(None),
-            Some(bytes) => serde_saphyr::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{} is not valid: {e}", self.show(path)))),
+            Some(bytes) => self.parse_yaml(path, &bytes).map(Some),
         }
+    }
+
+    /// Parses the YAML read from `path`.
+    pub fn parse_yaml<T: DeserializeOwned>(&self, path: &Path, bytes: &[u8]) -> Result<T> {
+        serde_saphyr::from_slice(bytes).map_err(|e| Error::new(ErrorKind::InvalidInput, format!("{} is not valid: {e}", self.show(path))))
     }
 
     pub fn write_yaml<T: Serialize>(&self, path: &Path, value: &T) -> Result<()> {

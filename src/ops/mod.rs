@@ -13,6 +13,7 @@ pub mod drivers;
 pub mod history;
 pub mod init;
 pub mod owners;
+mod policy_cache;
 pub mod reconcile;
 pub mod reencrypt;
 pub mod scan;
@@ -121,8 +122,19 @@ impl Vault {
     pub fn load_policy(&self) -> Result<Manifest> {
         self.config()?;
         let path = self.fs.manifest();
-        let manifest: Manifest =
-            self.fs.read_yaml(&path)?.ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
+        let bytes =
+            self.fs.read_opt(&path)?.ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
+        let large = bytes.len() >= policy_cache::MIN_SIZE;
+        let manifest = match large.then(|| policy_cache::load(&self.root, &bytes)).flatten() {
+            Some(m) => m,
+            None => {
+                let m: Manifest = self.fs.parse_yaml(&path, &bytes)?;
+                if large {
+                    policy_cache::store(&self.root, &bytes, &m);
+                }
+                m
+            }
+        };
         if let Some(why) = manifest.unsupported() {
             return Err(Error::invalid_input(why));
         }
@@ -130,7 +142,12 @@ impl Vault {
     }
 
     pub fn save_policy(&self, txn: &mut Txn, manifest: &Manifest) -> Result<()> {
-        txn.write_yaml(&self.fs.manifest(), manifest)
+        let bytes = crate::store::to_yaml(manifest)?.into_bytes();
+        txn.write(&self.fs.manifest(), &bytes)?;
+        if bytes.len() >= policy_cache::MIN_SIZE {
+            policy_cache::store(&self.root, &bytes, manifest);
+        }
+        Ok(())
     }
 
     /// The recipients of every owner, in manifest order.

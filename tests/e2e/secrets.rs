@@ -139,3 +139,33 @@ fn errors_never_print_values_or_keys() {
     assert!(!stderr.contains(secret_line));
     assert!(out.stdout.is_empty(), "no partial plaintext on stdout");
 }
+
+#[test]
+fn a_large_manifests_parsed_copy_serves_only_while_the_manifest_is_unchanged() {
+    let env = Env::with_vault();
+    env.ok(&["add-agent", "ci"]);
+    // past the size from which a parsed copy is kept (an unknown field, which saves keep)
+    let manifest = env.vault().join("manifest.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap() + &format!("x-notes: {}\n", "n".repeat(20_000));
+    std::fs::write(&manifest, text).unwrap();
+    env.git(&["commit", "-qam", "notes", "--no-verify"]);
+    env.set("svc/token", b"t", &[]);
+    let copy = env.repo.join(".git/agent-vault-manifest.json");
+    assert!(copy.is_file(), "the copy of the manifest just written");
+    assert!(std::fs::read_to_string(&manifest).unwrap().contains(&"n".repeat(20_000)));
+
+    // a change by hand (or by a pull) is seen at once: the copy is of other bytes
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("  groups: []", "  groups:\n  - svc");
+    std::fs::write(&manifest, text).unwrap();
+    let agents: serde_json::Value = serde_json::from_str(&env.ok(&["list-agents", "--json"])).unwrap();
+    assert_eq!(agents[0]["groups"], serde_json::json!(["svc"]), "{agents}");
+    env.git(&["commit", "-qam", "grant by hand", "--no-verify"]);
+    env.set("svc/token", b"t2", &[]);
+    assert_eq!(env.read_as("svc/token", &env.agent_key("ci")).as_deref(), Some(&b"t2"[..]), "encrypted to the hand-made grant");
+
+    // a damaged copy is ignored and replaced
+    std::fs::write(&copy, "git-vault manifest cache 1 garbage").unwrap();
+    let listed: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
+    assert_eq!(listed[0]["name"], "svc/token");
+    assert!(std::fs::read_to_string(&copy).unwrap().contains("\"x-notes\""));
+}
