@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub use super::direct::PendingConfig;
 use super::{Repo, direct, git_err};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -131,7 +132,19 @@ fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> 
 
 /// Commits (or stages) the given paths. Returns the new commit id, or None when nothing changed
 /// or the change was only staged.
-pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitMode, scope: Scope) -> Result<Option<String>> {
+/// The configuration read a commit needs, started ahead (see [`PendingConfig`]).
+pub fn prefetch_config(repo: &Repo) -> Option<PendingConfig> {
+    direct::PendingConfig::start(repo).ok()
+}
+
+pub fn commit_paths(
+    repo: &Repo,
+    paths: &[PathBuf],
+    message: &str,
+    mode: CommitMode,
+    scope: Scope,
+    config: Option<PendingConfig>,
+) -> Result<Option<String>> {
     let mut paths: Vec<PathBuf> = paths.to_vec();
     paths.sort();
     paths.dedup();
@@ -146,7 +159,7 @@ pub fn commit_paths(repo: &Repo, paths: &[PathBuf], message: &str, mode: CommitM
         return Ok(None);
     }
     if scope == Scope::Files
-        && let Some(plan) = direct::Plan::for_repo(repo)?
+        && let Some(plan) = direct::Plan::for_repo(repo, config)?
     {
         match plan.commit(repo, &paths, message)? {
             direct::Outcome::Committed(id) => return Ok(Some(id)),

@@ -50,8 +50,9 @@ pub enum Outcome {
 const SEQUENCER_STATES: &[&str] = &["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"];
 
 impl Plan {
-    /// The plan for a direct commit, or None when `git commit` must make it.
-    pub fn for_repo(repo: &Repo) -> Result<Option<Plan>> {
+    /// The plan for a direct commit, or None when `git commit` must make it. `config` is the
+    /// configuration read started earlier, if any.
+    pub fn for_repo(repo: &Repo, config: Option<PendingConfig>) -> Result<Option<Plan>> {
         if SEQUENCER_STATES.iter().any(|f| repo.git_dir().join(f).exists()) {
             return Ok(None);
         }
@@ -67,7 +68,11 @@ impl Plan {
         }
         let commit = head.peel_to_commit().map_err(|e| git_err("cannot read HEAD", e))?;
         let tree = commit.tree_id().map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
-        let Some(config) = CommitConfig::read(repo)? else { return Ok(None) };
+        let pending = match config {
+            Some(p) => p,
+            None => PendingConfig::start(repo)?,
+        };
+        let Some(config) = CommitConfig::parse(&pending.finish()?)? else { return Ok(None) };
         if config.hook_config || install::commit_hooks_would_run(repo, &install::hooks_dir_from(repo, config.hooks_path.as_deref())) {
             return Ok(None);
         }
@@ -182,13 +187,43 @@ struct CommitConfig {
     index: index_edit::Config,
 }
 
+/// The `git config` read of what decides how a commit is made, started before the vault's files
+/// are written so that git's start-up overlaps with that work. Dropped unread, it is stopped.
+pub struct PendingConfig(Option<std::process::Child>);
+
+impl PendingConfig {
+    pub fn start(repo: &Repo) -> Result<PendingConfig> {
+        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{})$", index_edit::Config::KEYS);
+        repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped().map(|c| PendingConfig(Some(c)))
+    }
+
+    /// The values git printed (`key\nvalue\0` each).
+    fn finish(mut self) -> Result<Vec<u8>> {
+        let child = self.0.take().expect("a pending read is finished once");
+        let out = child.wait_with_output().map_err(|e| Error::new(ErrorKind::Git, format!("git config failed: {e}")))?;
+        // 1: no such key, which is not an error here
+        if !out.status.success() && out.status.code() != Some(1) {
+            let why = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            return Err(Error::new(ErrorKind::Git, format!("`git config` failed: {why}")));
+        }
+        Ok(out.stdout)
+    }
+}
+
+impl Drop for PendingConfig {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 impl CommitConfig {
     /// None when a value is not one git-vault reads the way git does.
-    fn read(repo: &Repo) -> Result<Option<CommitConfig>> {
-        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{})$", index_edit::Config::KEYS);
-        let out = repo.git().args(["config", "-z", "--get-regexp", &keys]).output()?;
+    fn parse(stdout: &[u8]) -> Result<Option<CommitConfig>> {
         let mut config = CommitConfig { sign: false, hooks_path: None, hook_config: false, index: index_edit::Config::default() };
-        for item in out.stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
+        for item in stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
             let item = String::from_utf8_lossy(item);
             let (key, value) = match item.split_once('\n') {
                 Some((k, v)) => (k, Some(v)),

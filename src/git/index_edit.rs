@@ -118,7 +118,7 @@ pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[P
     }
     let Some(edited) = index.edit(&files, &smudge) else { return Ok(None) };
     let changes = files.iter().map(|f| (f.name_str(), f.blob.as_ref().map(|b| (gix::object::tree::EntryKind::Blob, b.0)))).collect();
-    let Some(bytes) = edited else { return Ok(Some(changes)) }; // the index already holds them
+    let Some(pieces) = edited else { return Ok(Some(changes)) }; // the index already holds them
     for f in &files {
         if let Some((id, content)) = &f.blob {
             let written = objects.write_blob(content).map_err(|e| git_err("cannot write a blob", e))?;
@@ -127,7 +127,7 @@ pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[P
             }
         }
     }
-    lock.commit(&bytes).map_err(|e| Error::io(format!("cannot write {}", index_path.display()), e))?;
+    lock.commit(&pieces).map_err(|e| Error::io(format!("cannot write {}", index_path.display()), e))?;
     Ok(Some(changes))
 }
 
@@ -225,6 +225,21 @@ fn be32(d: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
 }
 
+/// A part of the index to write: bytes of the index read, or new ones.
+enum Piece<'a> {
+    Stored(&'a [u8]),
+    New(Vec<u8>),
+}
+
+impl Piece<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Piece::Stored(b) => b,
+            Piece::New(b) => b,
+        }
+    }
+}
+
 /// An index file, split into its parts (everything borrowed from the bytes read).
 struct Index<'a> {
     data: &'a [u8],
@@ -318,9 +333,10 @@ impl<'a> Index<'a> {
     }
 
     /// The index with `files` (sorted by name) staged and the entries `smudge` smudged (size 0:
-    /// git re-reads them next time). Some(None) when it already holds all that, None when only
-    /// git can make the edit.
-    fn edit(&self, files: &[StagedFile], smudge: &[usize]) -> Option<Option<Vec<u8>>> {
+    /// git re-reads them next time), as the pieces to write before the checksum: most of it is
+    /// the bytes read, unchanged. Some(None) when it already holds all that, None when only git
+    /// can make the edit.
+    fn edit(&self, files: &[StagedFile], smudge: &[usize]) -> Option<Option<Vec<Piece<'a>>>> {
         // (entry position, whether the entry there is replaced, the new bytes or None to drop it)
         let mut ops: Vec<(usize, bool, Option<Vec<u8>>)> = Vec::with_capacity(files.len() + smudge.len());
         let mut changed: Vec<&[u8]> = Vec::new();
@@ -360,37 +376,35 @@ impl<'a> Index<'a> {
             return Some(None);
         }
         ops.sort_by_key(|(at, replaces, _)| (*at, *replaces)); // an insertion goes before the entry at its place
-        let mut out = Vec::with_capacity(self.data.len() + files.len() * 128);
-        out.extend_from_slice(&self.data[..12]);
+        let mut out = vec![Piece::New(Vec::new())]; // the header, once the entries are counted
         let mut count = self.entries.len();
         let mut next = 0; // the first entry not yet copied
         for (at, replaces, bytes) in ops {
-            out.extend_from_slice(&self.data[self.span(next, at)]);
+            out.push(Piece::Stored(&self.data[self.span(next, at)]));
             next = if replaces { at + 1 } else { at };
             match bytes {
                 Some(bytes) => {
-                    out.extend_from_slice(&bytes);
+                    out.push(Piece::New(bytes));
                     count += usize::from(!replaces);
                 }
                 None => count -= 1,
             }
         }
-        out.extend_from_slice(&self.data[self.span(next, self.entries.len())]);
-        out[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
+        out.push(Piece::Stored(&self.data[self.span(next, self.entries.len())]));
+        let mut header = self.data[..12].to_vec();
+        header[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
+        out[0] = Piece::New(header);
         if let Some(tree) = self.tree {
             let mut root = TreeNode::parse_all(tree)?;
             for name in &changed {
                 root.invalidate(name);
             }
-            let mut body = Vec::with_capacity(tree.len());
-            root.write(&mut body);
-            out.extend_from_slice(b"TREE");
-            out.extend_from_slice(&u32::try_from(body.len()).ok()?.to_be_bytes());
-            out.extend_from_slice(&body);
+            let mut ext = b"TREE\0\0\0\0".to_vec();
+            root.write(&mut ext);
+            let size = u32::try_from(ext.len() - 8).ok()?;
+            ext[4..8].copy_from_slice(&size.to_be_bytes());
+            out.push(Piece::New(ext));
         }
-        let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
-        hasher.update(&out);
-        out.extend_from_slice(hasher.try_finalize().ok()?.as_bytes());
         Some(Some(out))
     }
 
@@ -566,9 +580,15 @@ impl Lock {
         Some(Lock { path, target: target.to_path_buf(), file: Some(file) })
     }
 
-    fn commit(mut self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Writes the index from its pieces, then its checksum, and puts it in place.
+    fn commit(mut self, pieces: &[Piece<'_>]) -> std::io::Result<()> {
         let mut file = self.file.take().expect("the lock is open until committed");
-        file.write_all(bytes)?;
+        let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
+        for piece in pieces {
+            hasher.update(piece.bytes());
+            file.write_all(piece.bytes())?;
+        }
+        file.write_all(hasher.try_finalize().map_err(std::io::Error::other)?.as_bytes())?;
         drop(file);
         std::fs::rename(&self.path, &self.target)?;
         self.path = PathBuf::new();

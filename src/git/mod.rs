@@ -153,18 +153,17 @@ impl Git {
         self.cmd.spawn().map(drop).map_err(|e| Error::new(ErrorKind::Git, format!("cannot run git: {e}")))
     }
 
+    /// Starts git with its output piped, for the caller to collect.
+    pub fn spawn_piped(mut self) -> Result<std::process::Child> {
+        self.cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd.spawn().map_err(|e| spawn_error(&e))
+    }
+
     /// Runs to completion and returns the output whatever the exit status.
     pub fn output(mut self) -> Result<Output> {
         self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = self.cmd.spawn().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::new(ErrorKind::Git, "git is not installed or not on PATH")
-                    .hint("install git; git-vault uses it for commits and pulls")
-            } else {
-                Error::new(ErrorKind::Git, format!("cannot run git: {e}"))
-            }
-        })?;
+        let mut child = self.cmd.spawn().map_err(|e| spawn_error(&e))?;
         if let Some(data) = self.stdin.take() {
             let mut pipe = child.stdin.take().expect("stdin was piped");
             std::thread::spawn(move || {
@@ -175,6 +174,14 @@ impl Git {
             None => child.wait_with_output().map_err(|e| Error::new(ErrorKind::Git, format!("git failed: {e}"))),
             Some(t) => wait_with_timeout(child, t, &self.shown),
         }
+    }
+}
+
+fn spawn_error(e: &std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::new(ErrorKind::Git, "git is not installed or not on PATH").hint("install git; git-vault uses it for commits and pulls")
+    } else {
+        Error::new(ErrorKind::Git, format!("cannot run git: {e}"))
     }
 }
 
