@@ -52,8 +52,7 @@ pub struct Config {
 
 impl Config {
     /// The keys this reads, as a `git config --get-regexp` alternative.
-    pub const KEYS: &'static str =
-        r"core\.(attributesfile|autocrlf|eol|ignorecase|splitindex|sharedrepository)|attr\.tree|feature\.manyfiles";
+    pub const KEYS: &'static str = r"core\.(attributesfile|autocrlf|eol|ignorecase|splitindex|sharedrepository|fsmonitor|untrackedcache)|attr\.tree|feature\.manyfiles|index\.(skiphash|version)";
 
     /// Takes one `git config` item; false when the key is not one of [`Config::KEYS`].
     pub fn take(&mut self, key: &str, value: Option<&str>) -> bool {
@@ -63,10 +62,12 @@ impl Config {
                 self.attributes_file = value.map(str::to_owned);
                 false
             }
-            "core.autocrlf" => on(),
             "core.eol" => value.is_some_and(|v| v.eq_ignore_ascii_case("crlf")),
-            "core.ignorecase" | "core.splitindex" | "feature.manyfiles" => on(),
-            "core.sharedrepository" | "attr.tree" => true,
+            // `keep` (the default) keeps an untracked cache the index has, and this one has none
+            "core.untrackedcache" => !value.is_some_and(|v| v.eq_ignore_ascii_case("keep")) && on(),
+            // what git would add to or change in the index it writes, or how it would hash a file
+            "core.autocrlf" | "core.ignorecase" | "core.splitindex" | "core.fsmonitor" | "feature.manyfiles" | "index.skiphash" => on(),
+            "core.sharedrepository" | "attr.tree" | "index.version" => true,
             _ => return false,
         };
         if unsupported {
@@ -607,6 +608,34 @@ impl Drop for Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_under_which_git_writes_another_index_leave_it_to_git() {
+        for (key, value) in [
+            ("core.autocrlf", Some("input")),
+            ("core.eol", Some("CRLF")),
+            ("core.fsmonitor", Some("/usr/bin/watcher")),
+            ("core.untrackedcache", None),
+            ("core.splitindex", Some("true")),
+            ("feature.manyfiles", Some("1")),
+            ("index.skiphash", Some("yes")),
+            ("index.version", Some("2")),
+            ("attr.tree", Some("HEAD")),
+        ] {
+            let mut c = Config::default();
+            assert!(c.take(key, value), "{key}");
+            assert_eq!(c.unsupported.as_deref(), Some(key), "{key}={value:?}");
+        }
+        for (key, value) in [("core.autocrlf", Some("false")), ("core.eol", Some("lf")), ("core.untrackedcache", Some("keep"))] {
+            let mut c = Config::default();
+            assert!(c.take(key, value));
+            assert_eq!(c.unsupported, None, "{key}={value:?}");
+        }
+        let mut c = Config::default();
+        assert!(c.take("core.attributesfile", Some("~/.gitattributes")));
+        assert_eq!(c.attributes_file.as_deref(), Some("~/.gitattributes"));
+        assert!(!c.take("commit.gpgsign", Some("true")));
+    }
 
     #[test]
     fn attribute_text_mentioning_a_conversion_is_noticed() {
