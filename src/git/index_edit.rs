@@ -34,6 +34,10 @@ use crate::error::{Error, Result};
 /// for large batches (and those are not where its fixed cost matters).
 pub const MAX_PATHS: usize = 16;
 
+/// Files larger than this (none of a vault's: values are at most a few MiB) are hashed by git,
+/// which streams them.
+const MAX_FILE: u64 = 64 * 1024 * 1024;
+
 /// A path's new state in the index: its kind and object, or None when it is gone.
 pub type Target = Option<(gix::object::tree::EntryKind, ObjectId)>;
 
@@ -98,18 +102,22 @@ pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[P
     let Ok((data, index_mtime)) = read_index(&index_path) else { return Ok(None) };
     let Some(index) = Index::parse(&data) else { return Ok(None) };
     // racily clean entries are re-checked against their files, as git does when it rewrites the
-    // index, and smudged when their file changed; only files hashed exactly here can be checked
+    // index, and smudged (size 0) when their file changed. Only plain files hashed exactly here
+    // can be checked; anything else goes to git. Git skips the content check when the stat data
+    // already differs; checking every one is the safe side of that (a changed file is smudged).
     let mut smudge = Vec::new();
     let mut checked = Vec::new();
     for i in index.racy(index_mtime, &files) {
         let e = &index.entries[i];
         let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(None) };
-        if be32(index.data, e.start + 24) != 0o100644 {
+        if e.flags & (STAGE_MASK | FLAG_ASSUME_VALID | FLAG_EXTENDED) != 0 || be32(index.data, e.start + 24) != 0o100644 {
             return Ok(None);
         }
-        let Some(file) = StagedFile::read(repo, &repo.workdir().join(name))? else { return Ok(None) };
-        if file.blob.as_ref().map(|b| b.0.as_bytes()) != Some(&index.data[e.start + 40..e.start + 40 + HASH_LEN]) {
-            smudge.push(i);
+        let Ok(Some(file)) = StagedFile::read(repo, &repo.workdir().join(name)) else { return Ok(None) };
+        match &file.blob {
+            None => {} // gone: git leaves the entry as it is, and its file shows as deleted
+            Some((id, _)) if id.as_bytes() == &index.data[e.start + 40..e.start + 40 + HASH_LEN] => {}
+            Some(_) => smudge.push(i),
         }
         checked.push(file.name);
     }
@@ -158,7 +166,7 @@ impl StagedFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(StagedFile { name, blob: None, stat: None })),
             Err(e) => return Err(Error::io(path.display(), e)),
         };
-        if !meta.file_type().is_file() || meta.mode() & 0o111 != 0 {
+        if !meta.file_type().is_file() || meta.mode() & 0o111 != 0 || meta.len() > MAX_FILE {
             return Ok(None);
         }
         let content = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;

@@ -17,7 +17,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// `tree` with `changes` applied (paths relative to the tree, `/`-separated; None removes).
 /// None when a change would turn a file into a directory or back: git's own commit handles it.
 pub fn edit(repo: &gix::Repository, tree: ObjectId, changes: &[Change]) -> Result<Option<ObjectId>> {
-    let edits: Vec<(&[u8], Target)> = changes.iter().map(|(p, e)| (p.as_bytes(), *e)).collect();
+    // sorted bytewise, the changes under each directory are together at every level
+    let mut edits: Vec<(&[u8], Target)> = changes.iter().map(|(p, e)| (p.as_bytes(), *e)).collect();
+    edits.sort_by(|a, b| a.0.cmp(b.0));
     match edit_dir(repo, Some(tree), &edits)? {
         Edited::Tree(id) => Ok(Some(id)),
         Edited::Empty => write(repo, Vec::new()).map(Some),
@@ -94,12 +96,15 @@ fn edit_dir(repo: &gix::Repository, tree: Option<ObjectId>, changes: &[(&[u8], T
     }
     edits.sort_by(|a, b| tree_order(a.name, a.dir, b.name, b.dir));
     edits.dedup_by(|a, b| a.name == b.name); // a path listed twice: its first change counts
+    // a name changed here as a file and stored as a directory, or the reverse (a grant changes
+    // thousands of names in one directory, hence the map)
+    let kinds: std::collections::HashMap<&[u8], bool> = edits.iter().map(|x| (x.name, x.dir)).collect();
     let mut out = Vec::with_capacity(data.len() + edits.len() * 64);
     let mut pending = edits.iter().peekable();
     let mut copied_until = 0;
     for e in Stored::iter(&data) {
         let e = e.ok_or_else(corrupt)?;
-        if edits.iter().any(|x| x.name == e.name && x.dir != e.dir) {
+        if kinds.get(e.name).is_some_and(|dir| *dir != e.dir) {
             return Ok(Edited::Clash);
         }
         if pending.peek().is_none() && !edits.iter().any(|x| e.name.starts_with(x.name)) {
