@@ -56,7 +56,7 @@ pub struct Config {
 
 impl Config {
     /// The keys this reads, as a `git config --get-regexp` alternative.
-    pub const KEYS: &'static str = r"core\.(attributesfile|autocrlf|eol|ignorecase|splitindex|sharedrepository|fsmonitor|untrackedcache)|attr\.tree|feature\.manyfiles|index\.(skiphash|version)";
+    pub const KEYS: &'static str = r"core\.(attributesfile|autocrlf|eol|ignorecase|splitindex|sharedrepository|fsmonitor|untrackedcache|fsync|fsyncobjectfiles)|attr\.tree|feature\.manyfiles|index\.(skiphash|version)";
 
     /// Takes one `git config` item; false when the key is not one of [`Config::KEYS`].
     pub fn take(&mut self, key: &str, value: Option<&str>) -> bool {
@@ -71,7 +71,9 @@ impl Config {
             "core.untrackedcache" => !value.is_some_and(|v| v.eq_ignore_ascii_case("keep")) && on(),
             // what git would add to or change in the index it writes, or how it would hash a file
             "core.autocrlf" | "core.ignorecase" | "core.splitindex" | "core.fsmonitor" | "feature.manyfiles" | "index.skiphash" => on(),
-            "core.sharedrepository" | "attr.tree" | "index.version" => true,
+            // what git would flush to disk, and how (git's own writes honour it)
+            "core.fsyncobjectfiles" => on(),
+            "core.sharedrepository" | "attr.tree" | "index.version" | "core.fsync" => true,
             _ => return false,
         };
         if unsupported {
@@ -629,6 +631,7 @@ mod tests {
             ("index.skiphash", Some("yes")),
             ("index.version", Some("2")),
             ("attr.tree", Some("HEAD")),
+            ("core.fsync", Some("index")),
         ] {
             let mut c = Config::default();
             assert!(c.take(key, value), "{key}");
