@@ -130,13 +130,13 @@ fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> 
     git.run().map(drop)
 }
 
-/// Commits (or stages) the given paths. Returns the new commit id, or None when nothing changed
-/// or the change was only staged.
 /// The configuration read a commit needs, started ahead (see [`PendingConfig`]).
 pub fn prefetch_config(repo: &Repo) -> Option<PendingConfig> {
-    direct::PendingConfig::start(repo).ok()
+    PendingConfig::start(repo).ok()
 }
 
+/// Commits (or stages) the given paths. Returns the new commit id, or None when nothing changed
+/// or the change was only staged. `config` is the commit configuration read started earlier.
 pub fn commit_paths(
     repo: &Repo,
     paths: &[PathBuf],

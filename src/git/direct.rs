@@ -112,7 +112,8 @@ impl Plan {
                 None => return Ok(Outcome::Fallback),
             },
         };
-        let Some(tree) = self.tree_with(&changes)? else { return Ok(Outcome::Fallback) };
+        // None when a file would become a directory or the reverse: `git commit` decides then
+        let Some(tree) = super::tree_edit::edit(&self.repo, self.tree, &changes)? else { return Ok(Outcome::Fallback) };
         if tree == self.tree {
             return Ok(Outcome::Unchanged);
         }
@@ -158,12 +159,6 @@ impl Plan {
             changes.push((rel, entry));
         }
         Ok(Some(changes))
-    }
-
-    /// HEAD's tree with `changes`; None when `git commit` must decide (a file would become a
-    /// directory, or the reverse).
-    fn tree_with(&self, changes: &[Change]) -> Result<Option<ObjectId>> {
-        super::tree_edit::edit(&self.repo, self.tree, changes)
     }
 }
 

@@ -112,13 +112,13 @@ pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[P
     for i in index.racy(index_mtime, &files) {
         let e = &index.entries[i];
         let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(None) };
-        if e.flags & (STAGE_MASK | FLAG_ASSUME_VALID | FLAG_EXTENDED) != 0 || be32(index.data, e.start + 24) != 0o100644 {
+        if !index.plain(e) {
             return Ok(None);
         }
         let Ok(Some(file)) = StagedFile::read(repo, &repo.workdir().join(name)) else { return Ok(None) };
         match &file.blob {
             None => {} // gone: git leaves the entry as it is, and its file shows as deleted
-            Some((id, _)) if id.as_bytes() == &index.data[e.start + 40..e.start + 40 + HASH_LEN] => {}
+            Some((id, _)) if id.as_bytes() == index.id(e) => {}
             Some(_) => smudge.push(i),
         }
         checked.push(file.name);
@@ -303,6 +303,8 @@ impl<'a> Index<'a> {
         }
         let mut tree = None;
         while at < body_end {
+            // the checksum follows, so the 8-byte header is always there to read; an extension
+            // that runs past the body leaves `at` past its end and the index refused below
             let size = be32(data, at + 4) as usize;
             let body = data.get(at + 8..(at + 8).checked_add(size)?)?;
             match &data[at..at + 4] {
@@ -323,6 +325,17 @@ impl<'a> Index<'a> {
     /// The position of the first entry named `name` or after it.
     fn find(&self, name: &[u8]) -> usize {
         self.entries.partition_point(|e| self.name(e) < name)
+    }
+
+    /// Whether an entry is a plain file as this module writes them: stage 0, no assume-unchanged,
+    /// skip-worktree or intent-to-add flag, mode 100644.
+    fn plain(&self, e: &Entry) -> bool {
+        e.flags & (STAGE_MASK | FLAG_ASSUME_VALID | FLAG_EXTENDED) == 0 && be32(self.data, e.start + 24) == 0o100644
+    }
+
+    /// An entry's object id.
+    fn id(&self, e: &Entry) -> &'a [u8] {
+        &self.data[e.start + 40..e.start + 40 + HASH_LEN]
     }
 
     fn has(&self, name: &[u8]) -> bool {
@@ -357,10 +370,7 @@ impl<'a> Index<'a> {
             let new = f.entry();
             match (existing, &new) {
                 (Some(e), _) => {
-                    if e.flags & (STAGE_MASK | FLAG_ASSUME_VALID | FLAG_EXTENDED) != 0
-                        || self.entries.get(at + 1).is_some_and(|n| self.name(n) == f.name.as_slice())
-                        || be32(self.data, e.start + 24) != 0o100644
-                    {
+                    if !self.plain(e) || self.entries.get(at + 1).is_some_and(|n| self.name(n) == f.name.as_slice()) {
                         return None; // in conflict, flagged, or not a plain file
                     }
                     if new.as_deref() == Some(&self.data[e.start..e.end]) {
@@ -430,14 +440,18 @@ impl<'a> Index<'a> {
     /// Whether a new file `name` would clash with the index: a file where one of its directories
     /// is, or files under a directory of its name.
     fn clashes(&self, name: &[u8]) -> bool {
-        let dirs = name.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &name[..i]);
-        if dirs.into_iter().any(|d| self.has(d)) {
+        if dirs_of(name).any(|d| self.has(d)) {
             return true;
         }
         let mut prefix = name.to_vec();
         prefix.push(b'/');
         self.entries.get(self.find(&prefix)).is_some_and(|e| self.name(e).starts_with(&prefix))
     }
+}
+
+/// The directories a path is in, outermost first (`a`, `a/b` for `a/b/c`).
+fn dirs_of(name: &[u8]) -> impl Iterator<Item = &[u8]> {
+    name.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &name[..i])
 }
 
 fn is_under(name: &[u8], dir: &[u8]) -> bool {
@@ -538,7 +552,7 @@ fn conversion_free<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: i
     }
     let mut dirs: Vec<&[u8]> = vec![b""];
     for name in names {
-        dirs.extend(name.iter().enumerate().filter(|(_, b)| **b == b'/').map(|(i, _)| &name[..i]));
+        dirs.extend(dirs_of(name));
     }
     dirs.sort();
     dirs.dedup();
@@ -674,6 +688,16 @@ mod tests {
         counted[11] = 1;
         assert!(Index::parse(&counted).is_none(), "an entry count with no entry");
         assert!(Index::parse(b"DIRC").is_none());
+        for stray in 1..8 {
+            let mut truncated = v2[..12].to_vec();
+            truncated.extend_from_slice(&b"TREE\0\0\0"[..stray]);
+            truncated.extend_from_slice(&[0; HASH_LEN]);
+            assert!(Index::parse(&truncated).is_none(), "{stray} bytes of an extension header");
+        }
+        let mut overlong = v2[..12].to_vec();
+        overlong.extend_from_slice(b"TREE\0\0\0\x10");
+        overlong.extend_from_slice(&[0; HASH_LEN]);
+        assert!(Index::parse(&overlong).is_none(), "an extension running into the checksum");
     }
 
     #[test]
