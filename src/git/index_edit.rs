@@ -4,14 +4,15 @@
 //! the command: git reads an index of 20,000 entries (2 MB), writes it back and hashes it with its
 //! collision-detecting SHA-1. The edit itself is small: replace or insert a few entries, mark the
 //! cached trees above them invalid, write the index back under git's lock (`index.lock`, created
-//! exclusively, renamed over `index`). This module makes that edit, byte for byte the index
+//! exclusively, renamed over `index`). This module makes that edit, giving the index
 //! `update-index` writes, but only when nothing else git does on that path applies. Otherwise it
 //! changes nothing and returns None, and the caller runs `git update-index`. It applies when:
 //! - the index is version 2 or 3, and its only extensions are the cached trees and the offset
 //!   tables git rebuilds when it wants them (no split or sparse index, untracked cache, fsmonitor
 //!   data or resolve-undo record), and no configuration asks git to write it differently;
-//! - no other entry is racily clean (its file changed in the second the index was written: git
-//!   re-checks such entries and smudges the changed ones when it rewrites the index);
+//! - every other racily clean entry (its file changed in the second the index was written) is a
+//!   plain file this module can hash: git re-checks such entries when it rewrites the index and
+//!   smudges the changed ones, and so does this module;
 //! - each staged path is not in conflict, carries no assume-unchanged, skip-worktree or
 //!   intent-to-add flag, is a regular non-executable file or is gone, and clashes with no
 //!   directory or file of the index;
@@ -19,6 +20,11 @@
 //!   filter, an end-of-line or encoding setting or `ident`, `core.autocrlf` is off, `core.eol` is
 //!   not `crlf`, and the file holds no CRLF (the only sequence git's end-of-line normalisation
 //!   changes when it stores a file).
+//!
+//! The result is byte for byte `update-index`'s (the end-to-end tests compare them), with two
+//! differences that only make git look again: the optional offset tables are left for git to
+//! rebuild, and a racily clean entry whose file changed is smudged even when its stat data already
+//! differs (git skips those, their stat data showing the change anyway).
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{Read, Write};
