@@ -69,24 +69,24 @@ fn target_group(m: &Manifest, req: &SetRequest, old: Option<&Meta>) -> GroupName
 }
 
 /// The manifest after the set: the secret listed in its group (moved there when the group
-/// changed) and its per-secret readers as asked.
-fn planned_manifest(m: &Manifest, req: &SetRequest, group: &GroupName, old: Option<&Meta>) -> Result<Manifest> {
-    let mut next = m.clone();
+/// changed) and its per-secret readers as asked; and whether that changed it.
+fn planned_manifest(mut m: Manifest, req: &SetRequest, group: &GroupName, old: Option<&Meta>) -> Result<(Manifest, bool)> {
+    let mut changed = false;
     if let Some(agents) = &req.agents {
         for a in agents {
             if m.agent(a).is_none() {
                 return Err(Error::new(ErrorKind::AgentNotFound, format!("no agent named {a:?}")).hint("see `git vault list-agents`"));
             }
         }
-        next.set_readers(&req.path, agents);
+        changed |= m.set_readers(&req.path, agents);
     }
     if let Some(meta) = old
         && &meta.group != group
     {
-        next.unlist_secret(&req.path, &meta.group);
+        changed |= m.unlist_secret(&req.path, &meta.group);
     }
-    next.add_secret(&req.path, group);
-    Ok(next)
+    changed |= m.add_secret(&req.path, group);
+    Ok((m, changed))
 }
 
 pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> {
@@ -99,7 +99,7 @@ pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> 
         None => None,
     };
     let group = target_group(&m, &req, old.as_ref());
-    let next = planned_manifest(&m, &req, &group, old.as_ref())?;
+    let (next, changed) = planned_manifest(m, &req, &group, old.as_ref())?;
     let readers = policy::readers_of(&next, &req.path);
     let mut recipients: Vec<Recipient> = vault.owner_recipients(&next)?;
     for a in &readers {
@@ -124,7 +124,7 @@ pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> 
         txn.remove(&legacy.enc)?;
         txn.remove(&legacy.meta)?;
     }
-    if next != m {
+    if changed {
         vault.save_policy(&mut txn, &next)?;
     }
     let commit = txn.commit(&format!("set '{}'", req.path))?;

@@ -34,7 +34,9 @@ fn segment_rule(segment: &str) -> Option<&'static str> {
     if segment.contains('\\') {
         return Some("'\\' is not allowed");
     }
-    if segment.chars().any(char::is_control) {
+    // (ASCII names, nearly all of them, are checked bytewise)
+    let control = if segment.is_ascii() { segment.bytes().any(|b| b.is_ascii_control()) } else { segment.chars().any(char::is_control) };
+    if control {
         return Some("control characters are not allowed");
     }
     let b = segment.as_bytes();
@@ -51,6 +53,10 @@ pub struct SecretPath(String);
 
 impl SecretPath {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
+        Self::check(raw).map(|()| Self(raw.to_owned()))
+    }
+
+    fn check(raw: &str) -> Result<(), NameError> {
         if raw.is_empty() {
             return Err(NameError::new("secret path", raw, "it is empty"));
         }
@@ -59,7 +65,7 @@ impl SecretPath {
                 return Err(NameError::new("secret path", raw, rule));
             }
         }
-        Ok(Self(raw.to_owned()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,7 +95,7 @@ impl SecretPath {
 impl TryFrom<String> for SecretPath {
     type Error = NameError;
     fn try_from(raw: String) -> Result<Self, NameError> {
-        Self::parse(&raw)
+        Self::check(&raw).map(|()| Self(raw))
     }
 }
 
@@ -114,12 +120,16 @@ macro_rules! single_segment_name {
 
         impl $ty {
             pub fn parse(raw: &str) -> Result<Self, NameError> {
+                Self::check(raw).map(|()| Self(raw.to_owned()))
+            }
+
+            fn check(raw: &str) -> Result<(), NameError> {
                 if raw.contains('/') {
                     return Err(NameError::new($what, raw, "'/' is not allowed in a name"));
                 }
                 match segment_rule(raw) {
                     Some(rule) => Err(NameError::new($what, raw, rule)),
-                    None => Ok(Self(raw.to_owned())),
+                    None => Ok(()),
                 }
             }
 
@@ -131,7 +141,7 @@ macro_rules! single_segment_name {
         impl TryFrom<String> for $ty {
             type Error = NameError;
             fn try_from(raw: String) -> Result<Self, NameError> {
-                Self::parse(&raw)
+                Self::check(&raw).map(|()| Self(raw))
             }
         }
 
