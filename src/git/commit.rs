@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-pub use super::direct::PendingConfig;
+pub use super::direct::Prefetch;
 use super::{Repo, direct, git_err};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -130,20 +130,20 @@ fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> 
     git.run().map(drop)
 }
 
-/// The configuration read a commit needs, started ahead (see [`PendingConfig`]).
-pub fn prefetch_config(repo: &Repo) -> Option<PendingConfig> {
-    PendingConfig::start(repo).ok()
+/// The reads a commit needs, started ahead (see [`Prefetch`]).
+pub fn prefetch(repo: &Repo) -> Option<Prefetch> {
+    Prefetch::start(repo).ok()
 }
 
 /// Commits (or stages) the given paths. Returns the new commit id, or None when nothing changed
-/// or the change was only staged. `config` is the commit configuration read started earlier.
+/// or the change was only staged. `prefetch` holds the reads for the commit started earlier.
 pub fn commit_paths(
     repo: &Repo,
     paths: &[PathBuf],
     message: &str,
     mode: CommitMode,
     scope: Scope,
-    config: Option<PendingConfig>,
+    prefetch: Option<Prefetch>,
 ) -> Result<Option<String>> {
     let mut paths: Vec<PathBuf> = paths.to_vec();
     paths.sort();
@@ -159,7 +159,7 @@ pub fn commit_paths(
         return Ok(None);
     }
     if scope == Scope::Files
-        && let Some(plan) = direct::Plan::for_repo(repo, config)?
+        && let Some(mut plan) = direct::Plan::for_repo(repo, prefetch)?
     {
         match plan.commit(repo, &paths, message)? {
             direct::Outcome::Committed(id) => return Ok(Some(id)),

@@ -9,7 +9,10 @@
 //!    [`super::index_edit`]), otherwise by `git update-index` (git hashes them, applying the
 //!    user's filters); either way with their stat data, exactly as after `git commit` of them;
 //! 2. the new tree is HEAD's tree with those entries replaced, spliced into the stored trees
-//!    (see [`super::tree_edit`]);
+//!    (see [`super::tree_edit`]); for a large index (thousands of secrets), the index is read
+//!    ahead while the change is made and edited on another thread while the tree is made, and
+//!    the replaced index (whose storage takes milliseconds to free) is closed on a third while
+//!    git commits;
 //! 3. `git commit-tree` makes the commit (the user's identity, encoding and, with `-S` when
 //!    `commit.gpgSign` asks, signature), and `git update-ref` moves HEAD only if nobody else moved
 //!    it meanwhile, with the reflog entry `git commit` writes;
@@ -24,6 +27,7 @@ use std::path::PathBuf;
 use gix::ObjectId;
 
 use super::index_edit::{self, Change};
+use super::tree_edit;
 use super::{Repo, git_err, install};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -34,7 +38,13 @@ pub struct Plan {
     tree: ObjectId,
     sign: bool,
     index: index_edit::Config,
+    /// The index as read ahead, if it was.
+    index_read: Option<std::thread::JoinHandle<Option<index_edit::IndexRead>>>,
 }
+
+/// From this size on (about 1,300 secrets), the index is read ahead and edited on another thread,
+/// and the old one closed on another: below it, that work takes less than a thread costs.
+const LARGE_INDEX: u64 = 256 * 1024;
 
 /// How a direct commit ended.
 pub enum Outcome {
@@ -50,9 +60,9 @@ pub enum Outcome {
 const SEQUENCER_STATES: &[&str] = &["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"];
 
 impl Plan {
-    /// The plan for a direct commit, or None when `git commit` must make it. `config` is the
-    /// configuration read started earlier, if any.
-    pub fn for_repo(repo: &Repo, config: Option<PendingConfig>) -> Result<Option<Plan>> {
+    /// The plan for a direct commit, or None when `git commit` must make it. `prefetch` holds the
+    /// reads started earlier, if any.
+    pub fn for_repo(repo: &Repo, prefetch: Option<Prefetch>) -> Result<Option<Plan>> {
         if SEQUENCER_STATES.iter().any(|f| repo.git_dir().join(f).exists()) {
             return Ok(None);
         }
@@ -68,26 +78,35 @@ impl Plan {
         }
         let commit = head.peel_to_commit().map_err(|e| git_err("cannot read HEAD", e))?;
         let tree = commit.tree_id().map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
-        let pending = match config {
+        let mut prefetch = match prefetch {
             Some(p) => p,
-            None => PendingConfig::start(repo)?,
+            None => Prefetch::start(repo)?,
         };
-        let Some(config) = CommitConfig::parse(&pending.finish()?)? else { return Ok(None) };
+        let Some(config) = CommitConfig::parse(&prefetch.config()?)? else { return Ok(None) };
         if config.hook_config || install::commit_hooks_would_run(repo, &install::hooks_dir_from(repo, config.hooks_path.as_deref())) {
             return Ok(None);
         }
         let head = commit.id;
         drop(commit);
-        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index }))
+        let index_read = prefetch.index.take();
+        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, index_read }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
-    pub fn commit(&self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
-        let staged = index_edit::stage(repo, &self.repo, &self.index, paths)?;
-        if staged.is_none() {
-            super::commit::update_index(repo, None, paths)?;
-        }
-        let made = self.make(repo, paths, staged, message);
+    pub fn commit(&mut self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
+        let made = self.stage(repo, paths).and_then(|(tree, replaced)| {
+            std::thread::scope(|s| {
+                // closing the last handle on a large replaced index frees its storage, which
+                // takes as long as writing it: that happens on another thread while git commits
+                if let Some(file) = replaced {
+                    super::spawn_scoped_beside(s, move || drop(file));
+                }
+                match tree {
+                    Some(tree) => self.make(repo, tree, message),
+                    None => Ok(Outcome::Fallback),
+                }
+            })
+        });
         if made.is_err() {
             // the commit did not happen: the paths go back to what HEAD has in the index, so the
             // change is left in the work tree only, as after a failed `git commit`
@@ -103,17 +122,62 @@ impl Plan {
         Ok(made)
     }
 
-    /// The commit of the staged `paths`, whose index entries are `staged` when known.
-    fn make(&self, repo: &Repo, paths: &[PathBuf], staged: Option<Vec<Change>>, message: &str) -> Result<Outcome> {
-        let changes = match staged {
-            Some(changes) => changes,
-            None => match self.index_changes(repo, paths)? {
-                Some(changes) => changes,
-                None => return Ok(Outcome::Fallback),
-            },
-        };
-        // None when a file would become a directory or the reverse: `git commit` decides then
-        let Some(tree) = super::tree_edit::edit(&self.repo, self.tree, &changes)? else { return Ok(Outcome::Fallback) };
+    /// Stages `paths` and stores HEAD's tree with them. The tree is None when a file would become
+    /// a directory or the reverse (the paths are staged then): `git commit` decides. The file is
+    /// the large index this replaced, still open, when it was replaced here.
+    fn stage(&mut self, repo: &Repo, paths: &[PathBuf]) -> Result<(Option<ObjectId>, Option<std::fs::File>)> {
+        let read = self.index_read.take().and_then(|h| h.join().ok().flatten());
+        if let Some(files) = index_edit::Files::read(repo, &self.repo, &self.index, paths)?
+            && let Some(staged) = self.stage_here(repo, &files, read)?
+        {
+            return Ok(staged);
+        }
+        super::commit::update_index(repo, None, paths)?;
+        let Some(changes) = self.index_changes(repo, paths)? else { return Ok((None, None)) };
+        Ok((tree_edit::edit(&self.repo, self.tree, &changes)?.map(|t| t.write(&self.repo)).transpose()?, None))
+    }
+
+    /// Stages `files` in-process while HEAD's tree with them is computed: for a large index
+    /// (read ahead, as `read`), on another thread, so that the two costs that grow with the vault
+    /// (its index and its largest tree) overlap. The tree is stored once the index edit is
+    /// certain. None when git must stage the files; nothing was changed then.
+    fn stage_here(
+        &self,
+        repo: &Repo,
+        files: &index_edit::Files,
+        read: Option<index_edit::IndexRead>,
+    ) -> Result<Option<(Option<ObjectId>, Option<std::fs::File>)>> {
+        let changes = files.changes();
+        let (decided, certain) = std::sync::mpsc::channel();
+        let config = &self.index;
+        let large = read.is_some();
+        let edit = move || index_edit::stage(repo, config, files, read, decided);
+        std::thread::scope(|s| {
+            let (on_thread, inline) = if large { (Some(super::spawn_scoped_beside(s, edit)), None) } else { (None, Some(edit())) };
+            let tree = tree_edit::edit(&self.repo, self.tree, &changes);
+            // stored before the index that names them is in place
+            let stored = match certain.recv() {
+                Ok(()) => files.write_blobs(&self.repo).and_then(|()| tree.and_then(|t| t.map(|t| t.write(&self.repo)).transpose())),
+                Err(_) => Ok(None), // git stages them: the tree is made again from its index
+            };
+            let staged = match (on_thread, inline) {
+                (Some(thread), _) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                (None, staged) => staged.expect("staged inline when not on a thread")?,
+            };
+            match staged {
+                index_edit::Staged::ToGit => Ok(None),
+                index_edit::Staged::Unchanged => stored.map(|tree| Some((tree, None))),
+                index_edit::Staged::Written(written) => {
+                    let tree = stored?; // on error, the written index is dropped unused
+                    let replaced = written.finish()?;
+                    Ok(Some((tree, large.then_some(replaced))))
+                }
+            }
+        })
+    }
+
+    /// The commit of `tree` on HEAD.
+    fn make(&self, repo: &Repo, tree: ObjectId, message: &str) -> Result<Outcome> {
         if tree == self.tree {
             return Ok(Outcome::Unchanged);
         }
@@ -182,19 +246,27 @@ struct CommitConfig {
     index: index_edit::Config,
 }
 
-/// The `git config` read of what decides how a commit is made, started before the vault's files
-/// are written so that git's start-up overlaps with that work. Dropped unread, it is stopped.
-pub struct PendingConfig(Option<std::process::Child>);
+/// The reads a direct commit starts before the vault's files are written, so that they overlap
+/// with that work: the `git config` read of what decides how the commit is made, and a large
+/// index (2 MB at 10,000 secrets), read on another thread. Dropped unread, git is stopped.
+pub struct Prefetch {
+    config: Option<std::process::Child>,
+    index: Option<std::thread::JoinHandle<Option<index_edit::IndexRead>>>,
+}
 
-impl PendingConfig {
-    pub fn start(repo: &Repo) -> Result<PendingConfig> {
+impl Prefetch {
+    pub fn start(repo: &Repo) -> Result<Prefetch> {
+        let path = repo.git_dir().join("index");
+        let large = std::env::var_os("GIT_INDEX_FILE").is_none() && std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_INDEX);
+        let index = large.then(|| super::spawn_beside(move || index_edit::IndexRead::open(&path).ok()));
         let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{})$", index_edit::Config::KEYS);
-        repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped().map(|c| PendingConfig(Some(c)))
+        let config = repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped()?;
+        Ok(Prefetch { config: Some(config), index })
     }
 
     /// The values git printed (`key\nvalue\0` each).
-    fn finish(mut self) -> Result<Vec<u8>> {
-        let child = self.0.take().expect("a pending read is finished once");
+    fn config(&mut self) -> Result<Vec<u8>> {
+        let child = self.config.take().expect("the configuration is read once");
         let out = child.wait_with_output().map_err(|e| Error::new(ErrorKind::Git, format!("git config failed: {e}")))?;
         // 1: no such key, which is not an error here
         if !out.status.success() && out.status.code() != Some(1) {
@@ -205,9 +277,9 @@ impl PendingConfig {
     }
 }
 
-impl Drop for PendingConfig {
+impl Drop for Prefetch {
     fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
+        if let Some(mut child) = self.config.take() {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -6,7 +6,10 @@
 //! cached trees above them invalid, write the index back under git's lock (`index.lock`, created
 //! exclusively, renamed over `index`). This module makes that edit, giving the index
 //! `update-index` writes, but only when nothing else git does on that path applies. Otherwise it
-//! changes nothing and returns None, and the caller runs `git update-index`. It applies when:
+//! changes nothing ([`Staged::ToGit`]), and the caller runs `git update-index`. The edited index
+//! is written to the lock file and put in place by the caller ([`Written::finish`]) once the
+//! blobs it names are stored. The index may be read ahead, without the lock ([`IndexRead`]): it
+//! is used only if, under the lock, it still is the index. It applies when:
 //! - the index is version 2 or 3, and its only extensions are the cached trees and the offset
 //!   tables git rebuilds when it wants them (no split or sparse index, untracked cache, fsmonitor
 //!   data or resolve-undo record), and no configuration asks git to write it differently;
@@ -89,39 +92,86 @@ impl Config {
     }
 }
 
-/// Stages `paths` (absolute, in the work tree; missing ones are removed) in the real index, writing
-/// their blobs with `objects`. None when git must do it; nothing was changed then.
-pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[PathBuf]) -> Result<Option<Vec<Change>>> {
-    if paths.len() > MAX_PATHS
-        || config.unsupported.is_some()
-        || objects.object_hash() != gix::hash::Kind::Sha1
-        || ["GIT_INDEX_FILE", "GIT_ATTR_SOURCE"].iter().any(|v| std::env::var_os(v).is_some())
-    {
-        return Ok(None);
+/// The files to stage, read and hashed: what both the index edit and the tree edit need.
+pub struct Files(Vec<StagedFile>);
+
+impl Files {
+    /// `paths` (absolute, in the work tree; missing ones are removed), read and hashed. None when
+    /// git must stage them: too many, a setting or variable git would act on, or a file that is
+    /// not plain. Nothing is changed here.
+    pub fn read(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[PathBuf]) -> Result<Option<Files>> {
+        if paths.len() > MAX_PATHS
+            || config.unsupported.is_some()
+            || objects.object_hash() != gix::hash::Kind::Sha1
+            || ["GIT_INDEX_FILE", "GIT_ATTR_SOURCE"].iter().any(|v| std::env::var_os(v).is_some())
+        {
+            return Ok(None);
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for p in paths {
+            let Some(file) = StagedFile::read(repo, p)? else { return Ok(None) };
+            files.push(file);
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Some(Files(files)))
     }
-    let mut files = Vec::with_capacity(paths.len());
-    for p in paths {
-        let Some(file) = StagedFile::read(repo, p)? else { return Ok(None) };
-        files.push(file);
+
+    /// Each path's new state, as the tree records it.
+    pub fn changes(&self) -> Vec<Change> {
+        self.0.iter().map(|f| (f.name_str(), f.blob.as_ref().map(|b| (gix::object::tree::EntryKind::Blob, b.0)))).collect()
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+
+    /// Writes the files' blobs, which must be stored before an index naming them is in place.
+    pub fn write_blobs(&self, objects: &gix::Repository) -> Result<()> {
+        for (id, content) in self.0.iter().filter_map(|f| f.blob.as_ref()) {
+            super::write_object(objects, gix::object::Kind::Blob, content, *id)?;
+        }
+        Ok(())
+    }
+}
+
+/// What became of the index.
+pub enum Staged {
+    /// Only git can stage the files; nothing was changed.
+    ToGit,
+    /// The index already holds them.
+    Unchanged,
+    /// The new index, written to git's lock file: `finish` puts it in place, and dropping it
+    /// leaves the index as it was.
+    Written(Written),
+}
+
+/// Stages `files` in the real index: reads it under git's lock and writes the edited index to the
+/// lock file. `decided` hears, as soon as that is known and before the index is hashed and
+/// written, that the edit is made here (it is dropped unused when the files go to git).
+pub fn stage(repo: &Repo, config: &Config, files: &Files, read: Option<IndexRead>, decided: std::sync::mpsc::Sender<()>) -> Result<Staged> {
+    let files = &files.0;
     let index_path = repo.git_dir().join("index");
-    let Some(lock) = Lock::take(&index_path) else { return Ok(None) };
-    let Ok((data, index_mtime)) = read_index(&index_path) else { return Ok(None) };
-    let Some(index) = Index::parse(&data) else { return Ok(None) };
+    let Some(mut lock) = Lock::take(&index_path) else { return Ok(Staged::ToGit) };
+    // the index read ahead, if it is still the index; otherwise it is read now, under the lock
+    let read = match read.filter(|r| r.is_current(&index_path)) {
+        Some(read) => read,
+        None => match IndexRead::open(&index_path) {
+            Ok(read) => read,
+            Err(_) => return Ok(Staged::ToGit),
+        },
+    };
+    let IndexRead { file: replaced, data, meta } = read;
+    let index_mtime = meta.mtime();
+    let Some(index) = Index::parse(&data) else { return Ok(Staged::ToGit) };
     // racily clean entries are re-checked against their files, as git does when it rewrites the
     // index, and smudged (size 0) when their file changed. Only plain files hashed exactly here
     // can be checked; anything else goes to git. Git skips the content check when the stat data
     // already differs; checking every one is the safe side of that (a changed file is smudged).
     let mut smudge = Vec::new();
     let mut checked = Vec::new();
-    for i in index.racy(index_mtime, &files) {
+    for i in index.racy(index_mtime, files) {
         let e = &index.entries[i];
-        let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(None) };
+        let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(Staged::ToGit) };
         if !index.plain(e) {
-            return Ok(None);
+            return Ok(Staged::ToGit);
         }
-        let Ok(Some(file)) = StagedFile::read(repo, &repo.workdir().join(name)) else { return Ok(None) };
+        let Ok(Some(file)) = StagedFile::read(repo, &repo.workdir().join(name)) else { return Ok(Staged::ToGit) };
         match &file.blob {
             None => {} // gone: git leaves the entry as it is, and its file shows as deleted
             Some((id, _)) if id.as_bytes() == index.id(e) => {}
@@ -131,30 +181,59 @@ pub fn stage(repo: &Repo, objects: &gix::Repository, config: &Config, paths: &[P
     }
     let names = files.iter().map(|f| f.name.as_slice()).chain(checked.iter().map(Vec::as_slice));
     if !conversion_free(repo, config, &index, names) {
-        return Ok(None);
+        return Ok(Staged::ToGit);
     }
-    let Some(edited) = index.edit(&files, &smudge) else { return Ok(None) };
-    let changes = files.iter().map(|f| (f.name_str(), f.blob.as_ref().map(|b| (gix::object::tree::EntryKind::Blob, b.0)))).collect();
-    let Some(pieces) = edited else { return Ok(Some(changes)) }; // the index already holds them
-    for f in &files {
-        if let Some((id, content)) = &f.blob {
-            let written = objects.write_blob(content).map_err(|e| git_err("cannot write a blob", e))?;
-            if written.detach() != *id {
-                return Err(Error::internal("a blob was stored under another id than computed"));
-            }
-        }
-    }
-    lock.commit(&pieces).map_err(|e| Error::io(format!("cannot write {}", index_path.display()), e))?;
-    Ok(Some(changes))
+    let Some(edited) = index.edit(files, &smudge) else { return Ok(Staged::ToGit) };
+    let _ = decided.send(());
+    let Some(pieces) = edited else { return Ok(Staged::Unchanged) };
+    lock.write(&pieces).map_err(|e| Error::io(format!("cannot write {}", lock.path.display()), e))?;
+    Ok(Staged::Written(Written { lock, replaced }))
 }
 
-/// The index's bytes and modification time (seconds).
-fn read_index(path: &Path) -> std::io::Result<(Vec<u8>, i64)> {
-    let mut file = File::open(path)?;
-    let meta = file.metadata()?;
-    let mut data = Vec::with_capacity(meta.len() as usize + 1);
-    file.read_to_end(&mut data)?;
-    Ok((data, meta.mtime()))
+/// An edited index in git's lock file.
+pub struct Written {
+    lock: Lock,
+    /// The index it replaces, open.
+    replaced: File,
+}
+
+impl Written {
+    /// Puts the index in place. Returns the replaced index, still open: its storage is freed when
+    /// it is closed, which takes as long as writing it did (ms for a large index).
+    pub fn finish(self) -> Result<File> {
+        let target = self.lock.target.clone();
+        self.lock.finish().map_err(|e| Error::io(format!("cannot write {}", target.display()), e))?;
+        Ok(self.replaced)
+    }
+}
+
+/// An index as read: the file, still open, its bytes and its metadata.
+pub struct IndexRead {
+    file: File,
+    data: Vec<u8>,
+    meta: Metadata,
+}
+
+impl IndexRead {
+    pub fn open(path: &Path) -> std::io::Result<IndexRead> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        let mut data = Vec::with_capacity(meta.len() as usize + 1);
+        file.read_to_end(&mut data)?;
+        Ok(IndexRead { file, data, meta })
+    }
+
+    /// Whether `path` still is this index, unchanged. Git (and every tool that writes an index
+    /// with git's lock) replaces the index by renaming a new file over it, and the file read is
+    /// still open, so its inode cannot be reused: the same inode, size and modification time
+    /// mean the same bytes.
+    fn is_current(&self, path: &Path) -> bool {
+        let (a, b) = match std::fs::metadata(path) {
+            Ok(now) => (now, &self.meta),
+            Err(_) => return false,
+        };
+        (a.dev(), a.ino(), a.size(), a.mtime(), a.mtime_nsec()) == (b.dev(), b.ino(), b.size(), b.mtime(), b.mtime_nsec())
+    }
 }
 
 /// One path to stage: its name in the index, and its stat data and blob when it exists.
@@ -611,16 +690,19 @@ impl Lock {
         Some(Lock { path, target: target.to_path_buf(), file: Some(file) })
     }
 
-    /// Writes the index from its pieces, then its checksum, and puts it in place.
-    fn commit(mut self, pieces: &[Piece<'_>]) -> std::io::Result<()> {
-        let mut file = self.file.take().expect("the lock is open until committed");
+    /// Writes the index from its pieces, then its checksum.
+    fn write(&mut self, pieces: &[Piece<'_>]) -> std::io::Result<()> {
+        let mut file = self.file.take().expect("the lock is written once");
         let mut hasher = gix::hash::hasher(gix::hash::Kind::Sha1);
         for piece in pieces {
             hasher.update(piece.bytes());
             file.write_all(piece.bytes())?;
         }
-        file.write_all(hasher.try_finalize().map_err(std::io::Error::other)?.as_bytes())?;
-        drop(file);
+        file.write_all(hasher.try_finalize().map_err(std::io::Error::other)?.as_bytes())
+    }
+
+    /// Puts the written index in place.
+    fn finish(mut self) -> std::io::Result<()> {
         std::fs::rename(&self.path, &self.target)?;
         self.path = PathBuf::new();
         Ok(())
@@ -638,6 +720,28 @@ impl Drop for Lock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_read_ahead_is_used_only_while_it_is_still_the_index() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("index");
+        std::fs::write(&path, b"first").unwrap();
+        let read = IndexRead::open(&path).unwrap();
+        assert!(read.is_current(&path));
+        // replaced as git replaces it: a new file renamed over it, even with the same bytes
+        let lock = tmp.path().join("index.lock");
+        std::fs::write(&lock, b"first").unwrap();
+        std::fs::rename(&lock, &path).unwrap();
+        assert!(!read.is_current(&path), "another file");
+        // written in place, to the same size
+        let read = IndexRead::open(&path).unwrap();
+        let later = read.meta.modified().unwrap() + std::time::Duration::from_secs(1);
+        std::fs::write(&path, b"other").unwrap();
+        File::options().write(true).open(&path).unwrap().set_modified(later).unwrap();
+        assert!(!read.is_current(&path), "changed in place");
+        std::fs::remove_file(&path).unwrap();
+        assert!(!read.is_current(&path), "gone");
+    }
 
     #[test]
     fn settings_under_which_git_writes_another_index_leave_it_to_git() {

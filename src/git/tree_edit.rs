@@ -8,22 +8,40 @@
 
 use gix::ObjectId;
 use gix::object::tree::EntryKind;
-use gix::objs::WriteTo;
 
 use super::git_err;
 use super::index_edit::{Change, Target};
 use crate::error::{Error, ErrorKind, Result};
 
-/// `tree` with `changes` applied (paths relative to the tree, `/`-separated; None removes).
-/// None when a change would turn a file into a directory or back: git's own commit handles it.
-pub fn edit(repo: &gix::Repository, tree: ObjectId, changes: &[Change]) -> Result<Option<ObjectId>> {
+/// `tree` with `changes` applied (paths relative to the tree, `/`-separated; None removes), not
+/// yet stored. None when a change would turn a file into a directory or back: git's own commit
+/// handles it.
+pub fn edit(repo: &gix::Repository, tree: ObjectId, changes: &[Change]) -> Result<Option<NewTree>> {
     // sorted bytewise, the changes under each directory are together at every level
     let mut edits: Vec<(&[u8], Target)> = changes.iter().map(|(p, e)| (p.as_bytes(), *e)).collect();
     edits.sort_by(|a, b| a.0.cmp(b.0));
-    match edit_dir(repo, Some(tree), &edits)? {
-        Edited::Tree(id) => Ok(Some(id)),
-        Edited::Empty => write(repo, Vec::new()).map(Some),
-        Edited::Clash => Ok(None),
+    let mut new = NewTree { id: tree, objects: Vec::new() };
+    new.id = match edit_dir(repo, Some(tree), &edits, &mut new.objects)? {
+        Edited::Tree(id) => id,
+        Edited::Empty => add(repo, &mut new.objects, Vec::new())?,
+        Edited::Clash => return Ok(None),
+    };
+    Ok(Some(new))
+}
+
+/// An edited tree: its id, and the trees to store for it (the edited ones, innermost first).
+pub struct NewTree {
+    pub id: ObjectId,
+    objects: Vec<(ObjectId, Vec<u8>)>,
+}
+
+impl NewTree {
+    /// Stores the edited trees.
+    pub fn write(&self, repo: &gix::Repository) -> Result<ObjectId> {
+        for (id, data) in &self.objects {
+            super::write_object(repo, gix::object::Kind::Tree, data, *id)?;
+        }
+        Ok(self.id)
     }
 }
 
@@ -41,7 +59,12 @@ struct Entry<'a> {
     new: Option<(&'static [u8], ObjectId)>,
 }
 
-fn edit_dir(repo: &gix::Repository, tree: Option<ObjectId>, changes: &[(&[u8], Target)]) -> Result<Edited> {
+fn edit_dir(
+    repo: &gix::Repository,
+    tree: Option<ObjectId>,
+    changes: &[(&[u8], Target)],
+    new: &mut Vec<(ObjectId, Vec<u8>)>,
+) -> Result<Edited> {
     let data = match tree {
         Some(id) => {
             let object = repo.find_object(id).map_err(|e| git_err(&format!("cannot read tree {id}"), e))?;
@@ -85,12 +108,12 @@ fn edit_dir(repo: &gix::Repository, tree: Option<ObjectId>, changes: &[(&[u8], T
                     Some(e) => Some(ObjectId::try_from(e.id).map_err(|_| corrupt())?),
                     None => None,
                 };
-                let new = match edit_dir(repo, id, &under)? {
+                let entry = match edit_dir(repo, id, &under, new)? {
                     Edited::Tree(id) => Some((mode(EntryKind::Tree), id)),
                     Edited::Empty => None,
                     Edited::Clash => return Ok(Edited::Clash),
                 };
-                edits.push(Entry { name, dir: true, new });
+                edits.push(Entry { name, dir: true, new: entry });
             }
         }
     }
@@ -138,7 +161,7 @@ fn edit_dir(repo: &gix::Repository, tree: Option<ObjectId>, changes: &[(&[u8], T
     if out.is_empty() {
         return Ok(Edited::Empty);
     }
-    write(repo, out).map(Edited::Tree)
+    add(repo, new, out).map(Edited::Tree)
 }
 
 fn encode(out: &mut Vec<u8>, e: &Entry<'_>) {
@@ -200,25 +223,11 @@ impl<'a> Stored<'a> {
     }
 }
 
-/// Raw tree bytes as an object to write.
-struct RawTree(Vec<u8>);
-
-impl WriteTo for RawTree {
-    fn write_to(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        out.write_all(&self.0)
-    }
-
-    fn kind(&self) -> gix::object::Kind {
-        gix::object::Kind::Tree
-    }
-
-    fn size(&self) -> u64 {
-        self.0.len() as u64
-    }
-}
-
-fn write(repo: &gix::Repository, bytes: Vec<u8>) -> Result<ObjectId> {
-    repo.write_object(RawTree(bytes)).map(|id| id.detach()).map_err(|e| git_err("cannot write a tree", e))
+/// Adds a tree to store, returning its id.
+fn add(repo: &gix::Repository, new: &mut Vec<(ObjectId, Vec<u8>)>, bytes: Vec<u8>) -> Result<ObjectId> {
+    let id = gix::objs::compute_hash(repo.object_hash(), gix::object::Kind::Tree, &bytes).map_err(|e| git_err("cannot hash a tree", e))?;
+    new.push((id, bytes));
+    Ok(id)
 }
 
 #[cfg(test)]

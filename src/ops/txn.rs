@@ -17,8 +17,8 @@ pub struct Txn<'v> {
     mode: CommitMode,
     touched: Vec<PathBuf>,
     scope: Scope,
-    /// The commit configuration, read while the change is made.
-    config: Option<commit::PendingConfig>,
+    /// What the commit reads, read while the change is made.
+    prefetch: Option<commit::Prefetch>,
     _lock: Lock,
 }
 
@@ -26,8 +26,8 @@ impl<'v> Txn<'v> {
     pub(super) fn begin(vault: &'v Vault, opts: &Options) -> Result<Txn<'v>> {
         let repo = vault.repo()?;
         let lock = Lock::acquire(&repo.git_dir().join("agent-vault.lock"), opts.lock_timeout, opts.on_lock_wait)?;
-        let config = if opts.commit == CommitMode::Commit { commit::prefetch_config(&repo) } else { None };
-        Ok(Txn { vault, repo, mode: opts.commit, touched: Vec::new(), scope: Scope::Files, config, _lock: lock })
+        let prefetch = if opts.commit == CommitMode::Commit { commit::prefetch(&repo) } else { None };
+        Ok(Txn { vault, repo, mode: opts.commit, touched: Vec::new(), scope: Scope::Files, prefetch, _lock: lock })
     }
 
     pub fn repo(&self) -> &Repo {
@@ -74,6 +74,6 @@ impl<'v> Txn<'v> {
 
     /// Commits (or stages) every touched file with `agent-vault: <what>`.
     pub fn commit(self, what: &str) -> Result<Option<String>> {
-        commit::commit_paths(&self.repo, &self.touched, &format!("agent-vault: {what}"), self.mode, self.scope, self.config)
+        commit::commit_paths(&self.repo, &self.touched, &format!("agent-vault: {what}"), self.mode, self.scope, self.prefetch)
     }
 }

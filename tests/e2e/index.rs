@@ -41,6 +41,17 @@ fn index(env: &Env) -> (Vec<u8>, std::time::SystemTime) {
 
 #[test]
 fn the_index_written_is_the_one_git_update_index_writes() {
+    index_written_is_the_one_git_update_index_writes(false);
+}
+
+#[test]
+fn a_large_index_edited_beside_the_tree_is_the_one_git_update_index_writes() {
+    // from 256 KiB on, the index is read ahead and edited on another thread while the tree is
+    // made, and the old index is closed on a third
+    index_written_is_the_one_git_update_index_writes(true);
+}
+
+fn index_written_is_the_one_git_update_index_writes(large: bool) {
     let env = Env::with_vault();
     env.ok(&["add-agent", "ci"]);
     for i in 0..4 {
@@ -49,8 +60,15 @@ fn the_index_written_is_the_one_git_update_index_writes() {
     // the user's own work: a staged file, and a committed file in a directory that sorts between
     std::fs::create_dir_all(env.repo.join("src")).unwrap();
     std::fs::write(env.repo.join("src/main.rs"), "fn main() {}\n").unwrap();
-    env.git(&["add", "src/main.rs"]);
+    if large {
+        for i in 0..3000 {
+            std::fs::write(env.repo.join(format!("src/generated-module-number-{i:05}.rs")), format!("// {i}\n")).unwrap();
+        }
+    }
+    env.git(&["add", "src"]);
     env.git(&["commit", "-qm", "code", "--no-verify"]);
+    let size = std::fs::metadata(env.repo.join(".git/index")).unwrap().len();
+    assert_eq!(size >= 256 * 1024, large, "an index of {size} bytes");
     std::fs::write(env.repo.join("notes.txt"), "work in progress\n").unwrap();
     env.git(&["add", "notes.txt"]);
 
