@@ -47,9 +47,16 @@ fn segment_rule(segment: &str) -> Option<&'static str> {
 }
 
 /// A secret path: one or more valid segments separated by `/`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct SecretPath(String);
+
+/// Written as the string it is (not through a copy, as `serde(into)` would make).
+impl Serialize for SecretPath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 impl SecretPath {
     pub fn parse(raw: &str) -> Result<Self, NameError> {
@@ -114,9 +121,15 @@ impl fmt::Display for SecretPath {
 macro_rules! single_segment_name {
     ($(#[$doc:meta])* $ty:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $ty(String);
+
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
 
         impl $ty {
             pub fn parse(raw: &str) -> Result<Self, NameError> {
