@@ -21,8 +21,8 @@
 //!   directory or file of the index;
 //! - git would store the file's bytes as they are: no attribute file that can apply mentions a
 //!   filter, an end-of-line or encoding setting or `ident`, `core.autocrlf` is off, `core.eol` is
-//!   not `crlf`, and the file holds no CRLF (the only sequence git's end-of-line normalisation
-//!   changes when it stores a file).
+//!   not `crlf`, and, when an attribute source may set `text` for it, the file holds no CRLF
+//!   (the only sequence git's end-of-line normalisation changes when it stores a file).
 //!
 //! The result is byte for byte `update-index`'s (the end-to-end tests compare them), with two
 //! differences that only make git look again: the optional offset tables are left for git to
@@ -165,6 +165,7 @@ pub fn stage(repo: &Repo, config: &Config, files: &Files, read: Option<IndexRead
     // already differs; checking every one is the safe side of that (a changed file is smudged).
     let mut smudge = Vec::new();
     let mut checked = Vec::new();
+    let mut crlf = files.iter().any(|f| f.crlf);
     for i in index.racy(index_mtime, files) {
         let e = &index.entries[i];
         let Ok(name) = std::str::from_utf8(index.name(e)) else { return Ok(Staged::ToGit) };
@@ -177,11 +178,15 @@ pub fn stage(repo: &Repo, config: &Config, files: &Files, read: Option<IndexRead
             Some((id, _)) if id.as_bytes() == index.id(e) => {}
             Some(_) => smudge.push(i),
         }
+        crlf |= file.crlf;
         checked.push(file.name);
     }
     let names = files.iter().map(|f| f.name.as_slice()).chain(checked.iter().map(Vec::as_slice));
-    if !conversion_free(repo, config, &index, names) {
-        return Ok(Staged::ToGit);
+    match conversions(repo, config, &index, names) {
+        None => return Ok(Staged::ToGit),
+        // git's end-of-line normalisation (the `text` attribute) only ever turns CRLF into LF
+        Some(Text::MayApply) if crlf => return Ok(Staged::ToGit),
+        Some(_) => {}
     }
     let Some(edited) = index.edit(files, &smudge) else { return Ok(Staged::ToGit) };
     let _ = decided.send(());
@@ -241,6 +246,9 @@ struct StagedFile {
     name: Vec<u8>,
     blob: Option<(ObjectId, Vec<u8>)>,
     stat: Option<[u8; 40]>,
+    /// Whether it holds a CRLF, which a `text` attribute would make git store as LF. (A vault's
+    /// ciphertext is random bytes: about one `.enc` file in 250 holds one.)
+    crlf: bool,
 }
 
 impl StagedFile {
@@ -250,20 +258,22 @@ impl StagedFile {
         // lstat before reading, as git does: a change after the stat shows as a newer file
         let meta = match std::fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(StagedFile { name, blob: None, stat: None })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Some(StagedFile { name, blob: None, stat: None, crlf: false }));
+            }
             Err(e) => return Err(Error::io(path.display(), e)),
         };
         if !meta.file_type().is_file() || meta.mode() & 0o111 != 0 || meta.len() > MAX_FILE {
             return Ok(None);
         }
         let content = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-        // git's end-of-line normalisation only ever turns CRLF into LF
-        if content.windows(2).any(|w| w == b"\r\n") || content.len() as u64 != meta.len() {
-            return Ok(None);
+        if content.len() as u64 != meta.len() {
+            return Ok(None); // changed while read
         }
+        let crlf = content.windows(2).any(|w| w == b"\r\n");
         let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &content)
             .map_err(|e| git_err("cannot hash a blob", e))?;
-        Ok(Some(StagedFile { name, blob: Some((id, content)), stat: Some(stat_data(&meta)) }))
+        Ok(Some(StagedFile { name, blob: Some((id, content)), stat: Some(stat_data(&meta)), crlf }))
     }
 
     fn name_str(&self) -> String {
@@ -616,9 +626,17 @@ impl<'a> TreeNode<'a> {
     }
 }
 
-/// Whether git would store the files' bytes unchanged: no attribute source that can apply to them
-/// mentions a setting that converts content. Conservative: any mention sends the change to git.
-fn conversion_free<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: impl Iterator<Item = &'n [u8]>) -> bool {
+/// Whether a `text` attribute may apply to the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    MayApply,
+    Never,
+}
+
+/// What the attribute sources that can apply to the files say about converting their content:
+/// None when one mentions a setting that converts it (a filter, an end-of-line or encoding
+/// setting, `ident`); otherwise whether one may set `text`. Conservative: any mention counts.
+fn conversions<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: impl Iterator<Item = &'n [u8]>) -> Option<Text> {
     let mut sources: Vec<PathBuf> = vec![repo.common_dir().join("info/attributes")];
     if std::env::var_os("GIT_ATTR_NOSYSTEM").is_none_or(|v| super::direct::parse_bool(v.to_str()) == Some(false)) {
         sources.push(PathBuf::from("/etc/gitattributes"));
@@ -645,13 +663,28 @@ fn conversion_free<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: i
         let rel = if d.is_empty() { ".gitattributes".to_owned() } else { format!("{}/.gitattributes", String::from_utf8_lossy(d)) };
         let path = repo.workdir().join(&rel);
         if !path.exists() && index.has(rel.as_bytes()) {
-            return false; // git would read it from the index
+            return None; // git would read it from the index
         }
         sources.push(path);
     }
-    sources.iter().all(|s| match std::fs::read(s) {
-        Ok(text) => !mentions_conversion(&text),
-        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    let mut text = Text::Never;
+    for s in &sources {
+        match std::fs::read(s) {
+            Ok(t) if mentions_conversion(&t) => return None,
+            Ok(t) if may_set_text(&t) => text = Text::MayApply,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return None,
+        }
+    }
+    Some(text)
+}
+
+/// Whether attribute text may set `text` (or `text=auto`), directly or in a macro; `-text` and
+/// `!text` do not.
+fn may_set_text(text: &[u8]) -> bool {
+    text.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).any(|line| {
+        line.to_ascii_lowercase().split(|b| b.is_ascii_whitespace()).any(|token| token == b"text" || token.starts_with(b"text="))
     })
 }
 
@@ -779,6 +812,12 @@ mod tests {
         }
         for text in ["# filter=lfs in a comment", "*.enc -text diff=agent-vault merge=agent-vault-secret", "* text=auto", ""] {
             assert!(!mentions_conversion(text.as_bytes()), "{text}");
+        }
+        for text in ["* text", "*.meta text=auto", "[attr]prose text diff", "*.enc\tTEXT"] {
+            assert!(may_set_text(text.as_bytes()), "{text}");
+        }
+        for text in ["*.enc -text diff=agent-vault", "*.x !text", "*.txt binary", "# * text", "*.context diff"] {
+            assert!(!may_set_text(text.as_bytes()), "{text}");
         }
     }
 
