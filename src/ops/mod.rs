@@ -71,6 +71,22 @@ impl Options<'_> {
     }
 }
 
+/// A manifest encoded for saving: its YAML and, for a large one, the parsed copy kept beside it.
+/// Encoding the manifest of thousands of secrets takes milliseconds, which `set` spends on
+/// another thread while it encrypts and writes the secret.
+pub struct EncodedPolicy {
+    yaml: Vec<u8>,
+    copy: Option<Vec<u8>>,
+}
+
+impl EncodedPolicy {
+    pub fn of(manifest: &Manifest) -> Result<EncodedPolicy> {
+        let yaml = crate::store::to_yaml(manifest)?.into_bytes();
+        let copy = if yaml.len() >= policy_cache::MIN_SIZE { policy_cache::encode(&yaml, manifest) } else { None };
+        Ok(EncodedPolicy { yaml, copy })
+    }
+}
+
 /// A vault found on disk: `<root>/.agent-vault`.
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -142,10 +158,14 @@ impl Vault {
     }
 
     pub fn save_policy(&self, txn: &mut Txn, manifest: &Manifest) -> Result<()> {
-        let bytes = crate::store::to_yaml(manifest)?.into_bytes();
-        txn.write(&self.fs.manifest(), &bytes)?;
-        if bytes.len() >= policy_cache::MIN_SIZE {
-            policy_cache::store(&self.root, &bytes, manifest);
+        self.save_encoded(txn, EncodedPolicy::of(manifest)?)
+    }
+
+    /// Saves a manifest encoded ahead (see [`EncodedPolicy`]).
+    pub fn save_encoded(&self, txn: &mut Txn, encoded: EncodedPolicy) -> Result<()> {
+        txn.write(&self.fs.manifest(), &encoded.yaml)?;
+        if let Some(copy) = encoded.copy {
+            policy_cache::write(&self.root, &copy);
         }
         Ok(())
     }

@@ -35,14 +35,26 @@ pub fn load(root: &Path, bytes: &[u8]) -> Option<Manifest> {
 /// Keeps a copy of `manifest`, parsed from (or written as) `bytes`. Best effort: a copy that
 /// cannot be written only costs the next command a parse.
 pub fn store(root: &Path, bytes: &[u8], manifest: &Manifest) {
-    let Some(path) = cache_file(root) else { return };
-    let Ok(json) = serde_json::to_vec(manifest) else { return };
+    if let Some(copy) = encode(bytes, manifest) {
+        write(root, &copy);
+    }
+}
+
+/// The copy of `manifest`, parsed from (or written as) `bytes`, as [`write`] keeps it.
+pub fn encode(bytes: &[u8], manifest: &Manifest) -> Option<Vec<u8>> {
+    let json = serde_json::to_vec(manifest).ok()?;
     let mut data = key(bytes).into_bytes();
     data.extend_from_slice(&json);
+    Some(data)
+}
+
+/// Keeps an encoded copy. Best effort, as [`store`].
+pub fn write(root: &Path, data: &[u8]) {
+    let Some(path) = cache_file(root) else { return };
     let Some(dir) = path.parent() else { return };
     if let Ok(mut tmp) = tempfile::Builder::new().prefix(".agent-vault-manifest").tempfile_in(dir) {
         use std::io::Write as _;
-        if tmp.write_all(&data).is_ok() {
+        if tmp.write_all(data).is_ok() {
             let _ = tmp.persist(&path);
         }
     }

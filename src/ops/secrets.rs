@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::Serialize;
 
-use super::{Options, Vault};
+use super::{EncodedPolicy, Options, Vault};
 use crate::crypto::{self, Identity, Recipient};
 use crate::error::{Error, ErrorKind, Result};
 use crate::git::pull::{self, PullOutcome};
@@ -100,36 +100,50 @@ pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> 
     };
     let group = target_group(&m, &req, old.as_ref());
     let (next, changed) = planned_manifest(m, &req, &group, old.as_ref())?;
-    let readers = policy::readers_of(&next, &req.path);
-    let mut recipients: Vec<Recipient> = vault.owner_recipients(&next)?;
-    for a in &readers {
-        recipients.push(vault.agent_recipient(a)?);
-    }
-    let ct = crypto::encrypt(&recipients.iter().collect::<Vec<_>>(), req.value.expose_secret())?;
-    let mut meta = old.clone().unwrap_or_else(|| Meta::new(req.path.clone(), group.clone(), opts.now));
-    meta.name = req.path.clone();
-    meta.group = group.clone();
-    meta.rotated = Some(opts.now);
-    meta.created = meta.created.or(Some(opts.now));
-    match req.expires {
-        Expiry::Keep => {}
-        Expiry::Clear => meta.expires = None,
-        Expiry::At(t) => meta.expires = Some(t),
-    }
-    meta.set_agents(readers.iter().cloned());
-    let files = fs.secret_files(&req.path);
-    txn.write(&files.enc, &ct)?;
-    txn.write_yaml(&files.meta, &meta)?;
-    if let Some(legacy) = located.filter(|l| l.legacy) {
-        txn.remove(&legacy.enc)?;
-        txn.remove(&legacy.meta)?;
-    }
-    if changed {
-        vault.save_policy(&mut txn, &next)?;
-    }
-    let commit = txn.commit(&format!("set '{}'", req.path))?;
-    Ok(SetReport { name: req.path, group, created: old.is_none(), authorized_agents: meta.authorized_agents, commit })
+    std::thread::scope(|s| {
+        // a large new manifest is encoded on another thread while the secret is encrypted and
+        // written (before it, as the write order wants)
+        let listed: usize = next.groups.iter().map(|g| g.secrets.len()).sum();
+        let encoding = (changed && listed >= ENCODE_BESIDE).then(|| crate::git::spawn_scoped_beside(s, || EncodedPolicy::of(&next)));
+        let readers = policy::readers_of(&next, &req.path);
+        let mut recipients: Vec<Recipient> = vault.owner_recipients(&next)?;
+        for a in &readers {
+            recipients.push(vault.agent_recipient(a)?);
+        }
+        let ct = crypto::encrypt(&recipients.iter().collect::<Vec<_>>(), req.value.expose_secret())?;
+        let mut meta = old.clone().unwrap_or_else(|| Meta::new(req.path.clone(), group.clone(), opts.now));
+        meta.name = req.path.clone();
+        meta.group = group.clone();
+        meta.rotated = Some(opts.now);
+        meta.created = meta.created.or(Some(opts.now));
+        match req.expires {
+            Expiry::Keep => {}
+            Expiry::Clear => meta.expires = None,
+            Expiry::At(t) => meta.expires = Some(t),
+        }
+        meta.set_agents(readers.iter().cloned());
+        let files = fs.secret_files(&req.path);
+        txn.write(&files.enc, &ct)?;
+        txn.write_yaml(&files.meta, &meta)?;
+        if let Some(legacy) = located.filter(|l| l.legacy) {
+            txn.remove(&legacy.enc)?;
+            txn.remove(&legacy.meta)?;
+        }
+        if changed {
+            let encoded = match encoding {
+                Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                None => EncodedPolicy::of(&next)?,
+            };
+            vault.save_encoded(&mut txn, encoded)?;
+        }
+        let commit = txn.commit(&format!("set '{}'", req.path))?;
+        Ok(SetReport { name: req.path, group, created: old.is_none(), authorized_agents: meta.authorized_agents, commit })
+    })
 }
+
+/// From this many secrets listed (a manifest of about 20 KiB), `set` encodes the new manifest on
+/// another thread; below it, encoding takes less than a thread costs.
+const ENCODE_BESIDE: usize = 1000;
 
 /// Fast-forwards the vault from its upstream when one is configured; returns a warning to show
 /// when that was not possible.

@@ -141,6 +141,28 @@ fn errors_never_print_values_or_keys() {
 }
 
 #[test]
+fn a_set_in_a_vault_of_thousands_saves_the_manifest_it_encoded_beside_the_secret() {
+    // from 1,000 listed secrets, the new manifest is encoded on another thread while the secret
+    // is encrypted and written
+    let env = Env::with_vault();
+    env.set("bulk/first", b"1", &[]);
+    let manifest = env.vault().join("manifest.yaml");
+    let listed: String = (0..1500).map(|i| format!("  - bulk/s{i:04}\n")).collect();
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("  - bulk/first\n", &format!("  - bulk/first\n{listed}"));
+    std::fs::write(&manifest, text).unwrap();
+    env.git(&["commit", "-qam", "listed", "--no-verify"]);
+    env.set("other/new", b"n", &[]);
+    env.set("bulk/first", b"2", &["--group", "other"]); // moved: a change of the manifest too
+    let m: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let names = |g: usize| m["groups"][g]["secrets"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(m["groups"][0]["name"], "bulk");
+    assert_eq!(names(0).len(), 1500, "the hand-listed ones kept, the moved one gone");
+    assert_eq!(names(1), ["bulk/first", "other/new"]);
+    assert_eq!(env.git(&["status", "--porcelain"]), "", "the manifest written is the one committed");
+    assert_eq!(env.read_as("bulk/first", &env.owner_key()).as_deref(), Some(&b"2"[..]));
+}
+
+#[test]
 fn a_large_manifests_parsed_copy_serves_only_while_the_manifest_is_unchanged() {
     let env = Env::with_vault();
     env.ok(&["add-agent", "ci"]);
