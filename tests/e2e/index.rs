@@ -109,13 +109,8 @@ fn a_racily_clean_file_of_the_user_is_still_seen_as_changed() {
     let env = Env::with_vault();
     env.git(&["config", "core.checkStat", "minimal"]);
     env.git(&["config", "core.trustctime", "false"]);
-    let notes = env.repo.join("notes.txt");
     // a file from a minute ago, added then (so once the index is rewritten, git trusts its stat)
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    std::fs::write(&notes, "aaaa\n").unwrap();
-    set_mtime(&notes, then);
-    env.git(&["add", "notes.txt"]);
-    env.git(&["commit", "-qm", "notes", "--no-verify"]);
+    let (notes, then) = commit_notes_from_a_minute_ago(&env, "aaaa\n");
     // changed in the second the index was written, to the same size
     std::fs::write(&notes, "bbbb\n").unwrap();
     set_mtime(&notes, then);
@@ -135,17 +130,24 @@ fn a_crlf_file_is_staged_in_process_unless_a_text_attribute_may_apply() {
             std::fs::write(env.repo.join(".gitattributes"), a).unwrap();
             env.git(&["add", ".gitattributes"]);
         }
-        let notes = env.repo.join("notes.txt");
-        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-        std::fs::write(&notes, "one\r\ntwo\r\n").unwrap();
-        set_mtime(&notes, then);
-        env.git(&["add", "notes.txt"]);
-        env.git(&["commit", "-qm", "notes", "--no-verify"]);
+        let (_, then) = commit_notes_from_a_minute_ago(&env, "one\r\ntwo\r\n");
         set_mtime(&env.repo.join(".git/index"), then); // the file is racily clean
         assert_eq!(ran_update_index(&env, &["set", "svc/token"], Some("t")), to_git, "{attributes:?}");
         assert_eq!(env.git(&["status", "--porcelain"]), "", "{attributes:?}: nothing seen as changed");
         assert_eq!(env.git(&["diff-files", "--name-only"]), "", "{attributes:?}");
     }
+}
+
+/// Commits `notes.txt` holding `content`, its modification time a minute ago; returns its path
+/// and that time.
+fn commit_notes_from_a_minute_ago(env: &Env, content: &str) -> (std::path::PathBuf, std::time::SystemTime) {
+    let notes = env.repo.join("notes.txt");
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::write(&notes, content).unwrap();
+    set_mtime(&notes, then);
+    env.git(&["add", "notes.txt"]);
+    env.git(&["commit", "-qm", "notes", "--no-verify"]);
+    (notes, then)
 }
 
 fn set_mtime(path: &Path, t: std::time::SystemTime) {
