@@ -21,7 +21,7 @@ pub struct Env {
     pub repo: PathBuf,
 }
 
-fn path_var() -> String {
+pub fn path_var() -> String {
     let bin_dir = Path::new(BIN).parent().expect("the binary has a directory");
     format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default())
 }

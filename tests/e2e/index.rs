@@ -102,6 +102,37 @@ fn index_written_is_the_one_git_update_index_writes(large: bool) {
 }
 
 #[test]
+fn an_index_changed_after_it_was_read_ahead_is_read_again() {
+    // a large index is read ahead, without git's lock, while the change is made; here the user
+    // stages a file in between (a `git` that does so when git-vault reads its commit settings,
+    // which happens while the index is read ahead), and that must survive the vault commit
+    let env = Env::with_vault();
+    std::fs::create_dir_all(env.repo.join("src")).unwrap();
+    for i in 0..3000 {
+        std::fs::write(env.repo.join(format!("src/generated-module-number-{i:05}.rs")), format!("// {i}\n")).unwrap();
+    }
+    env.git(&["add", "src"]);
+    env.git(&["commit", "-qm", "code", "--no-verify"]);
+    assert!(std::fs::metadata(env.repo.join(".git/index")).unwrap().len() >= 256 * 1024);
+    std::fs::write(env.repo.join("notes.txt"), "staged meanwhile\n").unwrap();
+    let real_git = String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout).unwrap();
+    let shim = env.tmp.path().join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = config ] && [ \"$2\" = -z ]; then sleep 0.3; {git} add notes.txt || exit 9; fi\nexec {git} \"$@\"\n",
+        git = real_git.trim()
+    );
+    std::fs::write(shim.join("git"), script).unwrap();
+    std::fs::set_permissions(shim.join("git"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut set = env.cmd(&["set", "svc/token"]);
+    set.env("PATH", format!("{}:{}", shim.display(), path_var())).write_stdin("t");
+    set.assert().success();
+    assert_eq!(env.git(&["show", "--name-only", "--format=", "HEAD"]).lines().filter(|l| !l.starts_with(".agent-vault/")).count(), 0);
+    assert_eq!(env.git(&["diff", "--cached", "--name-only"]).trim(), "notes.txt", "the file staged meanwhile is still staged");
+    assert_eq!(env.git(&["status", "--porcelain"]).trim(), "A  notes.txt");
+}
+
+#[test]
 fn a_racily_clean_file_of_the_user_is_still_seen_as_changed() {
     // git compares only the size and the modification time here, so a same-size change within the
     // second the index was written is invisible to the stat data: git re-reads such files when it
