@@ -61,9 +61,7 @@ fn index_written_is_the_one_git_update_index_writes(large: bool) {
     std::fs::create_dir_all(env.repo.join("src")).unwrap();
     std::fs::write(env.repo.join("src/main.rs"), "fn main() {}\n").unwrap();
     if large {
-        for i in 0..3000 {
-            std::fs::write(env.repo.join(format!("src/generated-module-number-{i:05}.rs")), format!("// {i}\n")).unwrap();
-        }
+        write_user_files(&env);
     }
     env.git(&["add", "src"]);
     env.git(&["commit", "-qm", "code", "--no-verify"]);
@@ -108,9 +106,7 @@ fn an_index_changed_after_it_was_read_ahead_is_read_again() {
     // which happens while the index is read ahead), and that must survive the vault commit
     let env = Env::with_vault();
     std::fs::create_dir_all(env.repo.join("src")).unwrap();
-    for i in 0..3000 {
-        std::fs::write(env.repo.join(format!("src/generated-module-number-{i:05}.rs")), format!("// {i}\n")).unwrap();
-    }
+    write_user_files(&env);
     env.git(&["add", "src"]);
     env.git(&["commit", "-qm", "code", "--no-verify"]);
     assert!(std::fs::metadata(env.repo.join(".git/index")).unwrap().len() >= 256 * 1024);
@@ -166,6 +162,14 @@ fn a_crlf_file_is_staged_in_process_unless_a_text_attribute_may_apply() {
         assert_eq!(ran_update_index(&env, &["set", "svc/token"], Some("t")), to_git, "{attributes:?}");
         assert_eq!(env.git(&["status", "--porcelain"]), "", "{attributes:?}: nothing seen as changed");
         assert_eq!(env.git(&["diff-files", "--name-only"]), "", "{attributes:?}");
+    }
+}
+
+/// Writes 3,000 files under `src/`: added, they make an index of more than 256 KiB, the size from
+/// which the index is read ahead and edited on another thread.
+fn write_user_files(env: &Env) {
+    for i in 0..3000 {
+        std::fs::write(env.repo.join(format!("src/generated-module-number-{i:05}.rs")), format!("// {i}\n")).unwrap();
     }
 }
 
