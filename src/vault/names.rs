@@ -106,12 +106,6 @@ impl TryFrom<String> for SecretPath {
     }
 }
 
-impl From<SecretPath> for String {
-    fn from(p: SecretPath) -> String {
-        p.0
-    }
-}
-
 impl fmt::Display for SecretPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -158,11 +152,6 @@ macro_rules! single_segment_name {
             }
         }
 
-        impl From<$ty> for String {
-            fn from(n: $ty) -> String {
-                n.0
-            }
-        }
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
