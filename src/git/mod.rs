@@ -101,11 +101,7 @@ pub(crate) fn write_object(repo: &gix::Repository, kind: gix::object::Kind, data
 /// long as the work it was meant to overlap): it moves itself to another CPU the caller may use,
 /// and the caller yields once so that it can.
 pub(crate) fn spawn_beside<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
-    let cpu = rustix::thread::sched_getcpu();
-    let handle = std::thread::spawn(move || {
-        leave_cpu(cpu);
-        f()
-    });
+    let handle = std::thread::spawn(off_this_cpu(f));
     rustix::thread::sched_yield();
     handle
 }
@@ -115,23 +111,24 @@ pub(crate) fn spawn_scoped_beside<'scope, T: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     f: impl FnOnce() -> T + Send + 'scope,
 ) -> std::thread::ScopedJoinHandle<'scope, T> {
-    let cpu = rustix::thread::sched_getcpu();
-    let handle = scope.spawn(move || {
-        leave_cpu(cpu);
-        f()
-    });
+    let handle = scope.spawn(off_this_cpu(f));
     rustix::thread::sched_yield();
     handle
 }
 
-/// Restricts the calling thread to the CPUs it may use other than `cpu`, when there are any.
-fn leave_cpu(cpu: usize) {
-    if let Ok(mut cpus) = rustix::thread::sched_getaffinity(None)
-        && cpus.is_set(cpu)
-        && cpus.count() > 1
-    {
-        cpus.unset(cpu);
-        let _ = rustix::thread::sched_setaffinity(None, &cpus);
+/// `f`, first restricting the thread that runs it to the CPUs it may use other than the caller's
+/// current one, when there are any.
+fn off_this_cpu<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let cpu = rustix::thread::sched_getcpu();
+    move || {
+        if let Ok(mut cpus) = rustix::thread::sched_getaffinity(None)
+            && cpus.is_set(cpu)
+            && cpus.count() > 1
+        {
+            cpus.unset(cpu);
+            let _ = rustix::thread::sched_setaffinity(None, &cpus);
+        }
+        f()
     }
 }
 
