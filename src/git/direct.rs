@@ -14,8 +14,9 @@
 //!    the replaced index (whose storage takes milliseconds to free) is closed on a third while
 //!    git commits;
 //! 3. `git commit-tree` makes the commit (the user's identity, encoding and, with `-S` when
-//!    `commit.gpgSign` asks, signature), and `git update-ref` moves HEAD only if nobody else moved
-//!    it meanwhile, with the reflog entry `git commit` writes;
+//!    `commit.gpgSign` asks, signature); HEAD is moved only if nobody else moved it meanwhile,
+//!    with the reflog entries `git commit` writes: in-process (see [`RefConfig`]) when git would
+//!    do nothing more than lock, log and rename, otherwise by `git update-ref`;
 //! 4. `git maintenance run --auto`, as after every `git commit`.
 //!
 //! This path is taken only when it makes the same commit `git commit` would: HEAD has commits, no
@@ -38,6 +39,8 @@ pub struct Plan {
     tree: ObjectId,
     sign: bool,
     index: index_edit::Config,
+    /// Whether HEAD may be moved in-process.
+    refs_here: bool,
     /// The index as read ahead, if it was.
     index_read: Option<std::thread::JoinHandle<Option<index_edit::IndexRead>>>,
 }
@@ -83,13 +86,15 @@ impl Plan {
             None => Prefetch::start(repo)?,
         };
         let Some(config) = CommitConfig::parse(&prefetch.config()?)? else { return Ok(None) };
-        if config.hook_config || install::commit_hooks_would_run(repo, &install::hooks_dir_from(repo, config.hooks_path.as_deref())) {
+        let hooks = install::hooks_dir_from(repo, config.hooks_path.as_deref());
+        if config.hook_config || install::hooks_would_run(repo, &hooks, install::COMMIT_HOOKS) {
             return Ok(None);
         }
+        let refs_here = config.refs.supported() && !install::hooks_would_run(repo, &hooks, &["reference-transaction"]);
         let head = commit.id;
         drop(commit);
         let index_read = prefetch.index.take();
-        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, index_read }))
+        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, refs_here, index_read }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
@@ -191,10 +196,47 @@ impl Plan {
             return Err(Error::new(ErrorKind::Git, format!("`git commit-tree` printed {id:?}, not a commit id")));
         }
         let subject = message.lines().next().unwrap_or_default();
-        repo.git().args(["update-ref", "-m", &format!("commit: {subject}"), "HEAD", &id, &self.head.to_string()]).run().map_err(|e| {
-            Error::new(ErrorKind::Git, "HEAD moved while the vault change was being committed; run the command again").source(e)
-        })?;
+        let reflog = format!("commit: {subject}");
+        let new = ObjectId::from_hex(id.as_bytes()).expect("checked above");
+        if !(self.refs_here && self.move_head_here(new, &reflog)?) {
+            repo.git().args(["update-ref", "-m", &reflog, "HEAD", &id, &self.head.to_string()]).run().map_err(|e| {
+                Error::new(ErrorKind::Git, "HEAD moved while the vault change was being committed; run the command again").source(e)
+            })?;
+        }
         Ok(Outcome::Committed(id))
+    }
+
+    /// Moves HEAD (the branch it names, or HEAD itself when detached) from the commit it was on to
+    /// `new`, as `git update-ref -m <message> HEAD <new> <old>` does: under the ref's lock, only if
+    /// it is still where it was, appending the entry to HEAD's and the branch's reflogs, signed
+    /// with the commit's committer (the identity git would sign them with). False, with nothing
+    /// changed, when git must do it: a message git would reword, a lock not taken in git's default
+    /// wait, or HEAD not where it was (for git to report).
+    fn move_head_here(&self, new: ObjectId, message: &str) -> Result<bool> {
+        use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+        if !reflog_message_as_is(message) {
+            return Ok(false);
+        }
+        let commit = self.repo.find_commit(new).map_err(|e| git_err("cannot read the new commit", e))?;
+        let committer = commit.committer().map_err(|e| git_err("cannot read the new commit's committer", e))?;
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
+                expected: PreviousValue::MustExistAndMatch(gix::refs::Target::Object(self.head)),
+                new: gix::refs::Target::Object(new),
+            },
+            name: "HEAD".try_into().expect("a valid ref name"),
+            deref: true,
+        };
+        let mut refs = self.repo.refs.clone();
+        // git logs the updates of HEAD and branches (`core.logAllRefUpdates` is true or unset)
+        refs.write_reflog = gix::refs::store::WriteReflog::Normal;
+        let wait = |ms| gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_millis(ms));
+        let Ok(prepared) = refs.transaction().prepare([edit], wait(RefConfig::LOCK_TIMEOUT_MS), wait(RefConfig::PACKED_TIMEOUT_MS)) else {
+            return Ok(false);
+        };
+        prepared.commit(committer).map_err(|e| git_err("cannot move HEAD to the vault commit", e))?;
+        Ok(true)
     }
 
     /// The index entries of `paths` (stage 0; absent means deleted), as `update-index` left them.
@@ -239,6 +281,7 @@ fn unstage(repo: &Repo, head: &ObjectId, paths: &[PathBuf]) -> Result<()> {
 /// every source git knows (including `git -c`) applies.
 struct CommitConfig {
     sign: bool,
+    refs: RefConfig,
     hooks_path: Option<String>,
     /// Hooks defined in configuration (`hook.<name>.*`), which only `git commit` knows how to run.
     hook_config: bool,
@@ -259,7 +302,7 @@ impl Prefetch {
         let path = repo.git_dir().join("index");
         let large = std::env::var_os("GIT_INDEX_FILE").is_none() && std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_INDEX);
         let index = large.then(|| super::spawn_beside(move || index_edit::IndexRead::open(&path).ok()));
-        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{})$", index_edit::Config::KEYS);
+        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{}|{})$", index_edit::Config::KEYS, RefConfig::KEYS);
         let config = repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped()?;
         Ok(Prefetch { config: Some(config), index })
     }
@@ -289,7 +332,13 @@ impl Drop for Prefetch {
 impl CommitConfig {
     /// None when a value is not one git-vault reads the way git does.
     fn parse(stdout: &[u8]) -> Result<Option<CommitConfig>> {
-        let mut config = CommitConfig { sign: false, hooks_path: None, hook_config: false, index: index_edit::Config::default() };
+        let mut config = CommitConfig {
+            sign: false,
+            refs: RefConfig::default(),
+            hooks_path: None,
+            hook_config: false,
+            index: index_edit::Config::default(),
+        };
         for item in stdout.split(|b| *b == 0).filter(|i| !i.is_empty()) {
             let item = String::from_utf8_lossy(item);
             let (key, value) = match item.split_once('\n') {
@@ -302,12 +351,57 @@ impl CommitConfig {
                     None => return Ok(None),
                 },
                 "core.hookspath" => config.hooks_path = value.map(str::to_owned),
-                _ if config.index.take(key, value) => {}
+                // (both take the keys they share)
+                _ if config.refs.take(key, value) | config.index.take(key, value) => {}
                 _ => config.hook_config = true,
             }
         }
         Ok(Some(config))
     }
+}
+
+/// What decides whether HEAD can be moved in-process: only when git would just lock the ref,
+/// append to the reflogs it keeps by default and rename the lock into place. Another reference
+/// backend, other reflog rules, lock waits, shared permissions or flushing refs to disk leave it
+/// to git. (A `reference-transaction` hook does too; hooks in configuration leave the whole
+/// commit to `git commit`.)
+#[derive(Debug, Default)]
+struct RefConfig {
+    unsupported: Option<String>,
+}
+
+impl RefConfig {
+    const KEYS: &'static str =
+        r"core\.(logallrefupdates|filesreflocktimeout|packedrefstimeout|sharedrepository|fsync)|extensions\.refstorage";
+
+    /// git's default waits for a ref's and for `packed-refs`' lock.
+    const LOCK_TIMEOUT_MS: u64 = 100;
+    const PACKED_TIMEOUT_MS: u64 = 1000;
+
+    /// Takes one `git config` item; false when the key is not one of [`RefConfig::KEYS`].
+    fn take(&mut self, key: &str, value: Option<&str>) -> bool {
+        let unsupported = match key {
+            // `git init` writes true; false and `always` log differently
+            "core.logallrefupdates" => parse_bool(value) != Some(true),
+            "extensions.refstorage" => value != Some("files"),
+            "core.filesreflocktimeout" | "core.packedrefstimeout" | "core.sharedrepository" | "core.fsync" => true,
+            _ => return false,
+        };
+        if unsupported {
+            self.unsupported = Some(key.to_owned());
+        }
+        true
+    }
+
+    fn supported(&self) -> bool {
+        self.unsupported.is_none()
+    }
+}
+
+/// Whether git would write `message` to a reflog as it is: git turns each run of whitespace into
+/// one space and trims the ends.
+fn reflog_message_as_is(message: &str) -> bool {
+    !message.contains(['\t', '\n', '\r', '\x0b', '\x0c']) && !message.contains("  ") && message.trim_matches(' ') == message
 }
 
 /// A boolean as git reads it: a key without a value is true, an empty one false.
@@ -338,5 +432,32 @@ mod tests {
         ] {
             assert_eq!(parse_bool(v), want, "{v:?}");
         }
+    }
+
+    #[test]
+    fn only_messages_git_logs_as_they_are_are_logged_here() {
+        assert!(reflog_message_as_is("commit: agent-vault: set 'a/秘密'"));
+        for reworded in ["two  spaces", " leading", "trailing ", "a\tb", "a\nb", "a\rb"] {
+            assert!(!reflog_message_as_is(reworded), "{reworded:?}");
+        }
+    }
+
+    #[test]
+    fn ref_settings_that_change_what_git_does_leave_head_to_git() {
+        let supported = |key: &str, value: Option<&str>| {
+            let mut c = RefConfig::default();
+            assert!(c.take(key, value), "{key} is a ref setting");
+            c.supported()
+        };
+        assert!(supported("core.logallrefupdates", Some("true")));
+        assert!(supported("core.logallrefupdates", None));
+        assert!(!supported("core.logallrefupdates", Some("false")));
+        assert!(!supported("core.logallrefupdates", Some("always")));
+        assert!(supported("extensions.refstorage", Some("files")));
+        assert!(!supported("extensions.refstorage", Some("reftable")));
+        for key in ["core.filesreflocktimeout", "core.packedrefstimeout", "core.sharedrepository", "core.fsync"] {
+            assert!(!supported(key, Some("1")), "{key}");
+        }
+        assert!(!RefConfig::default().take("commit.gpgsign", Some("true")));
     }
 }

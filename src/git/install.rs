@@ -128,18 +128,18 @@ pub fn hooks_dir_from(repo: &Repo, configured: Option<&str>) -> PathBuf {
 }
 
 /// The hooks `git commit` runs.
-const COMMIT_HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"];
+pub const COMMIT_HOOKS: &[&str] = &["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit"];
 
-/// Whether `git commit` would run any hook for a commit of git-vault's own in `dir`, the hooks
-/// directory in effect. git-vault's own pre-commit hook and the pass-through stubs of
+/// Whether git would run any of the hooks `names` for a commit of git-vault's own in `dir`, the
+/// hooks directory in effect. git-vault's own pre-commit hook and the pass-through stubs of
 /// `install --global` do nothing for such a commit unless they hand over to another hook (a
 /// chained one, or the repository's own under a global directory), so only those count. Any
 /// other executable hook counts, including an edited copy of ours.
-pub fn commit_hooks_would_run(repo: &Repo, dir: &Path) -> bool {
+pub fn hooks_would_run(repo: &Repo, dir: &Path, names: &[&str]) -> bool {
     let own_dir = repo.common_dir().join("hooks");
     let in_own_dir = same_dir(dir, &own_dir);
     let pre_commit = HOOKS.iter().find(|(n, _)| *n == "pre-commit").map(|(_, s)| *s).unwrap_or_default();
-    COMMIT_HOOKS.iter().any(|name| {
+    names.iter().any(|name| {
         let hook = dir.join(name);
         if !is_executable(&hook) {
             return false; // git skips a hook it cannot execute

@@ -169,6 +169,24 @@ pub fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A directory holding a `git` that runs the shell `prelude`, in which `$GIT` is the real git, and
+/// then the real git with its arguments: first in PATH, it watches or disturbs what git-vault runs.
+pub fn git_shim(env: &Env, prelude: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout;
+    let shim = env.tmp.path().join("shim");
+    std::fs::create_dir_all(&shim).unwrap();
+    let script = format!("#!/bin/sh\nGIT='{}'\n{prelude}\nexec \"$GIT\" \"$@\"\n", String::from_utf8(real).unwrap().trim());
+    std::fs::write(shim.join("git"), script).unwrap();
+    std::fs::set_permissions(shim.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    shim
+}
+
+/// PATH with `shim` first.
+pub fn path_with(shim: &Path) -> String {
+    format!("{}:{}", shim.display(), path_var())
+}
+
 /// The `kind` of a `--json` error on stderr.
 pub fn error_kind(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr);

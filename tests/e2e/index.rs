@@ -111,17 +111,9 @@ fn an_index_changed_after_it_was_read_ahead_is_read_again() {
     env.git(&["commit", "-qm", "code", "--no-verify"]);
     assert!(std::fs::metadata(env.repo.join(".git/index")).unwrap().len() >= 256 * 1024);
     std::fs::write(env.repo.join("notes.txt"), "staged meanwhile\n").unwrap();
-    let real_git = String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout).unwrap();
-    let shim = env.tmp.path().join("shim");
-    std::fs::create_dir_all(&shim).unwrap();
-    let script = format!(
-        "#!/bin/sh\nif [ \"$1\" = config ] && [ \"$2\" = -z ]; then sleep 0.3; {git} add notes.txt || exit 9; fi\nexec {git} \"$@\"\n",
-        git = real_git.trim()
-    );
-    std::fs::write(shim.join("git"), script).unwrap();
-    std::fs::set_permissions(shim.join("git"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let shim = git_shim(&env, r#"if [ "$1" = config ] && [ "$2" = -z ]; then sleep 0.3; "$GIT" add notes.txt || exit 9; fi"#);
     let mut set = env.cmd(&["set", "svc/token"]);
-    set.env("PATH", format!("{}:{}", shim.display(), path_var())).write_stdin("t");
+    set.env("PATH", path_with(&shim)).write_stdin("t");
     set.assert().success();
     assert_eq!(env.git(&["show", "--name-only", "--format=", "HEAD"]).lines().filter(|l| !l.starts_with(".agent-vault/")).count(), 0);
     assert_eq!(env.git(&["diff", "--cached", "--name-only"]).trim(), "notes.txt", "the file staged meanwhile is still staged");

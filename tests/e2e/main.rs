@@ -18,5 +18,6 @@ mod merge;
 mod model;
 mod names;
 mod pull;
+mod refs;
 mod scan;
 mod secrets;
