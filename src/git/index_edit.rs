@@ -156,9 +156,9 @@ pub fn stage(repo: &Repo, config: &Config, files: &Files, read: Option<IndexRead
             Err(_) => return Ok(Staged::ToGit),
         },
     };
-    let IndexRead { file: replaced, data, meta } = read;
+    let IndexRead { file: replaced, data, meta, layout } = read;
     let index_mtime = meta.mtime();
-    let Some(index) = Index::parse(&data) else { return Ok(Staged::ToGit) };
+    let Some(index) = layout.map(|l| l.on(&data)) else { return Ok(Staged::ToGit) };
     // racily clean entries are re-checked against their files, as git does when it rewrites the
     // index, and smudged (size 0) when their file changed. Only plain files hashed exactly here
     // can be checked; anything else goes to git. Git skips the content check when the stat data
@@ -212,11 +212,13 @@ impl Written {
     }
 }
 
-/// An index as read: the file, still open, its bytes and its metadata.
+/// An index as read: the file, still open, its bytes, its metadata, and where its entries are
+/// (None when it is not one this module edits). Read ahead, it is parsed ahead too.
 pub struct IndexRead {
     file: File,
     data: Vec<u8>,
     meta: Metadata,
+    layout: Option<Layout>,
 }
 
 impl IndexRead {
@@ -225,7 +227,8 @@ impl IndexRead {
         let meta = file.metadata()?;
         let mut data = Vec::with_capacity(meta.len() as usize + 1);
         file.read_to_end(&mut data)?;
-        Ok(IndexRead { file, data, meta })
+        let layout = Layout::parse(&data);
+        Ok(IndexRead { file, data, meta, layout })
     }
 
     /// Whether `path` still is this index, unchanged. Git (and every tool that writes an index
@@ -354,6 +357,12 @@ struct Index<'a> {
     tree: Option<&'a [u8]>,
 }
 
+/// Where the entries and the cached trees of an index are in its bytes.
+struct Layout {
+    entries: Vec<Entry>,
+    tree: Option<std::ops::Range<usize>>,
+}
+
 struct Entry {
     start: usize,
     end: usize,
@@ -361,9 +370,9 @@ struct Entry {
     flags: u16,
 }
 
-impl<'a> Index<'a> {
+impl Layout {
     /// None when the index is not one this module edits (see the module documentation).
-    fn parse(data: &'a [u8]) -> Option<Index<'a>> {
+    fn parse(data: &[u8]) -> Option<Layout> {
         if data.len() < 12 + HASH_LEN || &data[..4] != b"DIRC" {
             return None;
         }
@@ -403,14 +412,26 @@ impl<'a> Index<'a> {
             let size = be32(data, at + 4) as usize;
             let body = data.get(at + 8..(at + 8).checked_add(size)?)?;
             match &data[at..at + 4] {
-                b"TREE" => tree = Some(body),
+                b"TREE" => tree = Some(at + 8..at + 8 + body.len()),
                 // offset tables for reading with threads: optional, rebuilt by git when it wants
                 b"EOIE" | b"IEOT" => {}
                 _ => return None,
             }
             at += 8 + size;
         }
-        (at == body_end).then_some(Index { data, entries, tree })
+        (at == body_end).then_some(Layout { entries, tree })
+    }
+
+    /// The index of `data`, the bytes this was parsed from.
+    fn on(self, data: &[u8]) -> Index<'_> {
+        Index { data, entries: self.entries, tree: self.tree.map(|t| &data[t]) }
+    }
+}
+
+impl<'a> Index<'a> {
+    #[cfg(test)]
+    fn parse(data: &'a [u8]) -> Option<Index<'a>> {
+        Layout::parse(data).map(|l| l.on(data))
     }
 
     fn name(&self, e: &Entry) -> &'a [u8] {
