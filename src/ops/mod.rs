@@ -72,8 +72,6 @@ impl Options<'_> {
 }
 
 /// A manifest encoded for saving: its YAML and, for a large one, the parsed copy kept beside it.
-/// Encoding the manifest of thousands of secrets takes milliseconds, which `set` spends on
-/// another thread while it encrypts and writes the secret.
 pub struct EncodedPolicy {
     yaml: Vec<u8>,
     copy: Option<Vec<u8>>,
@@ -82,8 +80,29 @@ pub struct EncodedPolicy {
 impl EncodedPolicy {
     pub fn of(manifest: &Manifest) -> Result<EncodedPolicy> {
         let yaml = crate::store::to_yaml(manifest)?.into_bytes();
-        let copy = if yaml.len() >= policy_cache::MIN_SIZE { policy_cache::encode(&yaml, manifest) } else { None };
+        let copy = if yaml.len() >= policy_cache::MIN_SIZE { policy_cache::encode(policy_cache::key(&yaml), manifest) } else { None };
         Ok(EncodedPolicy { yaml, copy })
+    }
+}
+
+/// A manifest being encoded on another thread. Encoding the manifest of thousands of secrets
+/// takes milliseconds, which `set` spends there while it encrypts and writes the secret. The
+/// YAML is handed over as soon as it is made; the thread then encodes and keeps the parsed copy
+/// of a large manifest itself (a copy serves only the exact bytes it was made from, so when it is
+/// written does not matter).
+pub struct EncodingBeside<'scope> {
+    yaml: std::sync::mpsc::Receiver<Result<Vec<u8>>>,
+    thread: std::thread::ScopedJoinHandle<'scope, ()>,
+}
+
+impl EncodingBeside<'_> {
+    /// The manifest's YAML, to save; its copy is the thread's to keep.
+    pub fn policy(self) -> Result<EncodedPolicy> {
+        match self.yaml.recv() {
+            Ok(yaml) => Ok(EncodedPolicy { yaml: yaml?, copy: None }),
+            // the thread ended without a result: it panicked
+            Err(_) => std::panic::resume_unwind(self.thread.join().expect_err("the encoding thread sends before it ends")),
+        }
     }
 }
 
@@ -155,6 +174,24 @@ impl Vault {
             return Err(Error::invalid_input(why));
         }
         Ok(manifest)
+    }
+
+    /// Starts encoding `manifest` on another thread of `scope` (see [`EncodingBeside`]).
+    pub fn encode_beside<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        manifest: &'scope Manifest,
+    ) -> EncodingBeside<'scope> {
+        let (sender, yaml) = std::sync::mpsc::channel();
+        let thread = crate::git::spawn_scoped_beside(scope, move || {
+            let encoded = crate::store::to_yaml(manifest).map(String::into_bytes);
+            let key = encoded.as_ref().ok().filter(|y| y.len() >= policy_cache::MIN_SIZE).map(|y| policy_cache::key(y));
+            let _ = sender.send(encoded);
+            if let Some(copy) = key.and_then(|k| policy_cache::encode(k, manifest)) {
+                policy_cache::write(&self.root, &copy);
+            }
+        });
+        EncodingBeside { yaml, thread }
     }
 
     pub fn save_policy(&self, txn: &mut Txn, manifest: &Manifest) -> Result<()> {

@@ -19,31 +19,35 @@ pub const MIN_SIZE: usize = 16 * 1024;
 
 const FILE: &str = "agent-vault-manifest.json";
 
-/// What the first line of the copy says: the format, the build, and the manifest's hash.
-fn key(manifest: &[u8]) -> String {
-    let hash: String = sha2::Sha256::digest(manifest).iter().map(|b| format!("{b:02x}")).collect();
-    format!("git-vault manifest cache 1 {} {hash}\n", env!("CARGO_PKG_VERSION"))
+/// What the first line of a copy says: the format, the build, and the hash of the manifest's bytes.
+pub struct Key(String);
+
+/// The key of the copy of the manifest `bytes`.
+pub fn key(bytes: &[u8]) -> Key {
+    let hash: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    Key(format!("git-vault manifest cache 1 {} {hash}\n", env!("CARGO_PKG_VERSION")))
 }
 
 /// The copy of the manifest `bytes`, if one is kept for exactly them.
 pub fn load(root: &Path, bytes: &[u8]) -> Option<Manifest> {
     let data = std::fs::read(cache_file(root)?).ok()?;
-    let json = data.strip_prefix(key(bytes).as_bytes())?;
+    let json = data.strip_prefix(key(bytes).0.as_bytes())?;
     serde_json::from_slice(json).ok()
 }
 
 /// Keeps a copy of `manifest`, parsed from (or written as) `bytes`. Best effort: a copy that
 /// cannot be written only costs the next command a parse.
 pub fn store(root: &Path, bytes: &[u8], manifest: &Manifest) {
-    if let Some(copy) = encode(bytes, manifest) {
+    if let Some(copy) = encode(key(bytes), manifest) {
         write(root, &copy);
     }
 }
 
-/// The copy of `manifest`, parsed from (or written as) `bytes`, as [`write`] keeps it.
-pub fn encode(bytes: &[u8], manifest: &Manifest) -> Option<Vec<u8>> {
+/// The copy of `manifest`, under the key of the bytes it was parsed from (or written as), as
+/// [`write`] keeps it.
+pub fn encode(key: Key, manifest: &Manifest) -> Option<Vec<u8>> {
     let json = serde_json::to_vec(manifest).ok()?;
-    let mut data = key(bytes).into_bytes();
+    let mut data = key.0.into_bytes();
     data.extend_from_slice(&json);
     Some(data)
 }

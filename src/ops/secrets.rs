@@ -104,7 +104,7 @@ pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> 
         // a large new manifest is encoded on another thread while the secret is encrypted and
         // written (before it, as the write order wants)
         let listed: usize = next.groups.iter().map(|g| g.secrets.len()).sum();
-        let encoding = (changed && listed >= ENCODE_BESIDE).then(|| crate::git::spawn_scoped_beside(s, || EncodedPolicy::of(&next)));
+        let encoding = (changed && listed >= ENCODE_BESIDE).then(|| vault.encode_beside(s, &next));
         let readers = policy::readers_of(&next, &req.path);
         let mut recipients: Vec<Recipient> = vault.owner_recipients(&next)?;
         for a in &readers {
@@ -131,7 +131,7 @@ pub fn set(vault: &Vault, req: SetRequest, opts: &Options) -> Result<SetReport> 
         }
         if changed {
             let encoded = match encoding {
-                Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                Some(beside) => beside.policy()?,
                 None => EncodedPolicy::of(&next)?,
             };
             vault.save_encoded(&mut txn, encoded)?;

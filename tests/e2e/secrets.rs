@@ -160,6 +160,15 @@ fn a_set_in_a_vault_of_thousands_saves_the_manifest_it_encoded_beside_the_secret
     assert_eq!(names(1), ["bulk/first", "other/new"]);
     assert_eq!(env.git(&["status", "--porcelain"]), "", "the manifest written is the one committed");
     assert_eq!(env.read_as("bulk/first", &env.owner_key()).as_deref(), Some(&b"2"[..]));
+    // and the thread kept the parsed copy of exactly the manifest written
+    use sha2::Digest as _;
+    let bytes = std::fs::read(&manifest).unwrap();
+    let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let copy = std::fs::read_to_string(env.repo.join(".git/agent-vault-manifest.json")).unwrap();
+    let (key, json) = copy.split_once('\n').unwrap();
+    assert!(key.starts_with("git-vault manifest cache 1 ") && key.ends_with(&format!(" {hash}")), "{key}");
+    let kept: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(kept["groups"], m["groups"], "the copy holds the manifest written");
 }
 
 #[test]
