@@ -217,8 +217,9 @@ impl Plan {
         if !reflog_message_as_is(message) {
             return Ok(false);
         }
-        let commit = self.repo.find_commit(new).map_err(|e| git_err("cannot read the new commit", e))?;
-        let committer = commit.committer().map_err(|e| git_err("cannot read the new commit's committer", e))?;
+        // (git reports a commit that cannot be read)
+        let Ok(commit) = self.repo.find_commit(new) else { return Ok(false) };
+        let Ok(committer) = commit.committer() else { return Ok(false) };
         let edit = RefEdit {
             change: Change::Update {
                 log: LogChange { mode: RefLog::AndReference, force_create_reflog: false, message: message.into() },
