@@ -131,8 +131,8 @@ fn stage(repo: &Repo, index: Option<&Path>, paths: &[PathBuf], scope: Scope) -> 
 }
 
 /// The reads a commit needs, started ahead (see [`Prefetch`]).
-pub fn prefetch(repo: &Repo) -> Option<Prefetch> {
-    Prefetch::start(repo).ok()
+pub fn prefetch(repo: &Repo) -> Prefetch {
+    Prefetch::start(repo)
 }
 
 /// Commits (or stages) the given paths. Returns the new commit id, or None when nothing changed

@@ -83,9 +83,9 @@ impl Plan {
         let tree = commit.tree_id().map_err(|e| git_err("cannot read HEAD's tree", e))?.detach();
         let mut prefetch = match prefetch {
             Some(p) => p,
-            None => Prefetch::start(repo)?,
+            None => Prefetch::start(repo),
         };
-        let Some(config) = CommitConfig::parse(&prefetch.config()?)? else { return Ok(None) };
+        let Some(config) = CommitConfig::parse(&prefetch.config(repo)?)? else { return Ok(None) };
         let hooks = install::hooks_dir_from(repo, config.hooks_path.as_deref());
         if config.hook_config || install::hooks_would_run(repo, &hooks, install::COMMIT_HOOKS) {
             return Ok(None);
@@ -299,18 +299,39 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    pub fn start(repo: &Repo) -> Result<Prefetch> {
+    /// Starts the reads: a large index's now, and the configuration's now for a small one. With
+    /// a large index, the configuration is read from [`Prefetch::read_config`] on: the change
+    /// starts it when it first writes, so that git runs while the change waits for its writes to
+    /// reach the disk rather than while it reads a large manifest beside the index being read.
+    pub fn start(repo: &Repo) -> Prefetch {
         let path = repo.git_dir().join("index");
         let large = std::env::var_os("GIT_INDEX_FILE").is_none() && std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_INDEX);
         let index = large.then(|| super::spawn_beside(move || index_edit::IndexRead::open(&path).ok()));
+        let mut prefetch = Prefetch { config: None, index };
+        if !large {
+            prefetch.read_config(repo);
+        }
+        prefetch
+    }
+
+    /// Starts the `git config` read, unless it was started.
+    pub fn read_config(&mut self, repo: &Repo) {
+        if self.config.is_none() {
+            self.config = Self::spawn_config(repo).ok();
+        }
+    }
+
+    fn spawn_config(repo: &Repo) -> Result<std::process::Child> {
         let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{}|{})$", index_edit::Config::KEYS, RefConfig::KEYS);
-        let config = repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped()?;
-        Ok(Prefetch { config: Some(config), index })
+        repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped()
     }
 
     /// The values git printed (`key\nvalue\0` each).
-    fn config(&mut self) -> Result<Vec<u8>> {
-        let child = self.config.take().expect("the configuration is read once");
+    fn config(&mut self, repo: &Repo) -> Result<Vec<u8>> {
+        let child = match self.config.take() {
+            Some(child) => child,
+            None => Self::spawn_config(repo)?,
+        };
         let out = child.wait_with_output().map_err(|e| Error::new(ErrorKind::Git, format!("git config failed: {e}")))?;
         // 1: no such key, which is not an error here
         if !out.status.success() && out.status.code() != Some(1) {

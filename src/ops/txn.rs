@@ -26,7 +26,7 @@ impl<'v> Txn<'v> {
     pub(super) fn begin(vault: &'v Vault, opts: &Options) -> Result<Txn<'v>> {
         let repo = vault.repo()?;
         let lock = Lock::acquire(&repo.git_dir().join("agent-vault.lock"), opts.lock_timeout, opts.on_lock_wait)?;
-        let prefetch = if opts.commit == CommitMode::Commit { commit::prefetch(&repo) } else { None };
+        let prefetch = (opts.commit == CommitMode::Commit).then(|| commit::prefetch(&repo));
         Ok(Txn { vault, repo, mode: opts.commit, touched: Vec::new(), scope: Scope::Files, prefetch, _lock: lock })
     }
 
@@ -35,6 +35,9 @@ impl<'v> Txn<'v> {
     }
 
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        if let Some(p) = &mut self.prefetch {
+            p.read_config(&self.repo);
+        }
         self.vault.fs().write(path, bytes)?;
         self.record(path);
         Ok(())

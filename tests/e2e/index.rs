@@ -103,7 +103,7 @@ fn index_written_is_the_one_git_update_index_writes(large: bool) {
 fn an_index_changed_after_it_was_read_ahead_is_read_again() {
     // a large index is read ahead, without git's lock, while the change is made; here the user
     // stages a file in between (a `git` that does so when git-vault reads its commit settings,
-    // which happens while the index is read ahead), and that must survive the vault commit
+    // which a large vault does once the index is read ahead), and that must survive the vault commit
     let env = Env::with_vault();
     std::fs::create_dir_all(env.repo.join("src")).unwrap();
     write_user_files(&env);
