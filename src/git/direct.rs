@@ -290,8 +290,8 @@ struct CommitConfig {
     index: index_edit::Config,
 }
 
-/// The reads a direct commit starts before the vault's files are written, so that they overlap
-/// with that work: the `git config` read of what decides how the commit is made, and a large
+/// The reads a direct commit starts while the change is made, so that they overlap with that
+/// work: the `git config` read of what decides how the commit is made, and a large
 /// index (2 MB at 10,000 secrets), read on another thread. Dropped unread, git is stopped.
 pub struct Prefetch {
     config: Option<std::process::Child>,
