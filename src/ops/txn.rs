@@ -34,10 +34,16 @@ impl<'v> Txn<'v> {
         &self.repo
     }
 
-    pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+    /// Called before each change to the vault's files: the commit's reads that wait for the
+    /// change to write start now (see [`commit::Prefetch`]).
+    fn writing(&mut self) {
         if let Some(p) = &mut self.prefetch {
             p.read_config(&self.repo);
         }
+    }
+
+    pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.writing();
         self.vault.fs().write(path, bytes)?;
         self.record(path);
         Ok(())
@@ -50,12 +56,14 @@ impl<'v> Txn<'v> {
     }
 
     pub fn write_yaml<T: Serialize>(&mut self, path: &Path, value: &T) -> Result<()> {
+        self.writing();
         self.vault.fs().write_yaml(path, value)?;
         self.record(path);
         Ok(())
     }
 
     pub fn remove(&mut self, path: &Path) -> Result<()> {
+        self.writing();
         self.vault.fs().remove(path)?;
         self.record(path);
         Ok(())
@@ -63,6 +71,7 @@ impl<'v> Txn<'v> {
 
     /// Records files written elsewhere (by the parallel re-encryption).
     pub fn touched(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.writing();
         if self.scope == Scope::Files {
             self.touched.extend(paths);
         }
