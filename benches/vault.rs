@@ -2,7 +2,9 @@
 //!
 //! Measures, with the release binary, in one invocation:
 //! - `get` against the Go `age -d` decrypting the same file with the same key (the reference run);
-//! - `set` on vaults of 10, 100, 1,000 and 10,000 secrets (flat as the vault grows?);
+//! - `set` on vaults of 10, 100, 1,000 and 10,000 secrets (flat as the vault grows?), beside
+//!   `git add` + `git commit` of one file in the same repository, the reference for how a commit's
+//!   cost grows there;
 //! - `grant` (re-encrypting every secret of a group) over 1,000 and 10,000 secrets;
 //! - the pre-commit hook's cost on a typical commit.
 //!
@@ -173,12 +175,30 @@ fn bench_set(quick: bool) {
             },
             runs,
         );
-        let base = *first.get_or_insert(new);
+        // the reference for "flat": what a commit of one file of the user's own costs in the same
+        // repository, through git
+        let mut k = 0;
+        let git = time(
+            || {
+                k += 1;
+                std::fs::write(b.repo.join("notes.txt"), format!("{k}\n")).unwrap();
+                let mut add = cmd(&b, "git");
+                add.args(["add", "notes.txt"]);
+                run_ok(add);
+                let mut commit = cmd(&b, "git");
+                commit.args(["commit", "-q", "--no-verify", "-m", "notes"]);
+                run_ok(commit)
+            },
+            runs,
+        );
+        let (base_new, base_git) = *first.get_or_insert((new, git));
         println!(
-            "set      : {:7.2} ms new, {:7.2} ms update  in a vault of {n:>6} secrets   (new vs 10 secrets: {:.2}×; target < 20 ms, flat)",
+            "set      : {:7.2} ms new, {:7.2} ms update  in a vault of {n:>6} secrets   (new vs 10 secrets: {:.2}×; target < 20 ms, flat)   git add + commit of a file: {:6.2} ms ({:.2}×)",
             ms(new),
             ms(update),
-            new.as_secs_f64() / base.as_secs_f64()
+            new.as_secs_f64() / base_new.as_secs_f64(),
+            ms(git),
+            git.as_secs_f64() / base_git.as_secs_f64()
         );
     }
 }
