@@ -200,7 +200,13 @@ impl Plan {
         let new = ObjectId::from_hex(id.as_bytes()).expect("checked above");
         if !(self.refs_here && self.move_head_here(new, &reflog)?) {
             repo.git().args(["update-ref", "-m", &reflog, "HEAD", &id, &self.head.to_string()]).run().map_err(|e| {
-                Error::new(ErrorKind::Git, "HEAD moved while the vault change was being committed; run the command again").source(e)
+                let moved = self.repo.head_id().is_ok_and(|now| now.detach() != self.head);
+                let what = if moved {
+                    "HEAD moved while the vault change was being committed"
+                } else {
+                    "git could not move HEAD to the vault commit"
+                };
+                Error::new(ErrorKind::Git, format!("{what}; run the command again")).source(e)
             })?;
         }
         Ok(Outcome::Committed(id))

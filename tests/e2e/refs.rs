@@ -131,8 +131,10 @@ fn a_held_ref_lock_fails_the_commit_and_leaves_nothing_staged() {
     let head = rev(&env, &env.repo, "HEAD");
     let lock = env.repo.join(".git/refs/heads/main.lock");
     std::fs::write(&lock, "someone else's\n").unwrap();
-    let (code, kind) = fails(env.cmd(&["--json", "set", "svc/token"]).write_stdin("t"));
-    assert_eq!((code, kind.as_str()), (2, "git"));
+    let out = env.cmd(&["--json", "set", "svc/token"]).write_stdin("t").output().unwrap();
+    assert_eq!((out.status.code(), error_kind(&out).as_str()), (Some(2), "git"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("could not move HEAD") && stderr.contains("main.lock"), "the cause is told: {stderr}");
     assert_eq!(rev(&env, &env.repo, "HEAD"), head, "HEAD did not move");
     assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "", "nothing is left staged");
     assert_eq!(std::fs::read_to_string(&lock).unwrap(), "someone else's\n", "the lock is not ours to take");
