@@ -4,7 +4,8 @@
 //! - `get` against the Go `age -d` decrypting the same file with the same key (the reference run);
 //! - `set` on vaults of 10, 100, 1,000 and 10,000 secrets (flat as the vault grows?), beside
 //!   `git add` + `git commit` of one file in the same repository, the reference for how a commit's
-//!   cost grows there;
+//!   cost grows there; the vaults are timed in turn, round after round, so that the ratios between
+//!   sizes hold on a machine whose speed drifts;
 //! - `grant` (re-encrypting every secret of a group) over 1,000 and 10,000 secrets;
 //! - the pre-commit hook's cost on a typical commit.
 //!
@@ -151,47 +152,54 @@ fn bench_get(quick: bool) {
     );
 }
 
+/// One run of `f`, timed.
+fn once(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
 fn bench_set(quick: bool) {
     let sizes: &[usize] = if quick { &[10, 1000] } else { &[10, 100, 1000, 10_000] };
     let runs = if quick { 5 } else { 15 };
-    let mut first = None;
-    for &n in sizes {
-        let b = Bench::new(n);
-        let mut i = 0;
-        let update = time(
-            || {
-                let mut c = cmd(&b, BIN);
+    let vaults: Vec<Bench> = sizes.iter().map(|&n| Bench::new(n)).collect();
+    // every round times each vault in turn, so that the machine's drift (a third and more on the
+    // VM this was written on) weighs on every size alike and the ratios between sizes hold
+    let mut samples = vec![[Vec::new(), Vec::new(), Vec::new()]; vaults.len()];
+    for round in 0..=runs {
+        for (b, [update, new, git]) in vaults.iter().zip(&mut samples) {
+            let u = once(|| {
+                let mut c = cmd(b, BIN);
                 c.args(["set", "g/secret-00000", "new-value"]);
                 run_ok(c)
-            },
-            runs,
-        );
-        let new = time(
-            || {
-                i += 1;
-                let mut c = cmd(&b, BIN);
-                c.args(["set", &format!("h/new-{i}"), "v"]);
+            });
+            let n = once(|| {
+                let mut c = cmd(b, BIN);
+                c.args(["set", &format!("h/new-{round}"), "v"]);
                 run_ok(c)
-            },
-            runs,
-        );
-        // the reference for "flat": what a commit of one file of the user's own costs in the same
-        // repository, through git
-        let mut k = 0;
-        let git = time(
-            || {
-                k += 1;
-                std::fs::write(b.repo.join("notes.txt"), format!("{k}\n")).unwrap();
-                let mut add = cmd(&b, "git");
+            });
+            // the reference for "flat": what a commit of one file of the user's own costs in the
+            // same repository, through git
+            let g = once(|| {
+                std::fs::write(b.repo.join("notes.txt"), format!("{round}\n")).unwrap();
+                let mut add = cmd(b, "git");
                 add.args(["add", "notes.txt"]);
                 run_ok(add);
-                let mut commit = cmd(&b, "git");
+                let mut commit = cmd(b, "git");
                 commit.args(["commit", "-q", "--no-verify", "-m", "notes"]);
                 run_ok(commit)
-            },
-            runs,
-        );
-        let (base_new, base_git) = *first.get_or_insert((new, git));
+            });
+            if round > 0 {
+                // (round 0 warms the caches)
+                update.push(u);
+                new.push(n);
+                git.push(g);
+            }
+        }
+    }
+    let medians: Vec<[Duration; 3]> = samples.into_iter().map(|s| s.map(median)).collect();
+    let [_, base_new, base_git] = medians[0];
+    for (&n, [update, new, git]) in sizes.iter().zip(medians) {
         println!(
             "set      : {:7.2} ms new, {:7.2} ms update  in a vault of {n:>6} secrets   (new vs 10 secrets: {:.2}×; target < 20 ms, flat)   git add + commit of a file: {:6.2} ms ({:.2}×)",
             ms(new),
