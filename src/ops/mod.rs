@@ -80,7 +80,7 @@ pub struct EncodedPolicy {
 impl EncodedPolicy {
     pub fn of(manifest: &Manifest) -> Result<EncodedPolicy> {
         let yaml = crate::store::to_yaml(manifest)?.into_bytes();
-        let copy = if yaml.len() >= policy_cache::MIN_SIZE { policy_cache::encode(policy_cache::key(&yaml), manifest) } else { None };
+        let copy = policy_cache::key_if_kept(&yaml).and_then(|key| policy_cache::encode(key, manifest));
         Ok(EncodedPolicy { yaml, copy })
     }
 }
@@ -159,13 +159,13 @@ impl Vault {
         let path = self.fs.manifest();
         let bytes =
             self.fs.read_opt(&path)?.ok_or_else(|| Error::new(ErrorKind::VaultNotFound, format!("{} is missing", self.fs.show(&path))))?;
-        let large = bytes.len() >= policy_cache::MIN_SIZE;
-        let manifest = match large.then(|| policy_cache::load(&self.root, &bytes)).flatten() {
+        let key = policy_cache::key_if_kept(&bytes);
+        let manifest = match key.as_ref().and_then(|k| policy_cache::load(&self.root, k)) {
             Some(m) => m,
             None => {
                 let m: Manifest = self.fs.parse_yaml(&path, &bytes)?;
-                if large {
-                    policy_cache::store(&self.root, &bytes, &m);
+                if let Some(key) = key {
+                    policy_cache::store(&self.root, key, &m);
                 }
                 m
             }
@@ -185,7 +185,7 @@ impl Vault {
         let (sender, yaml) = std::sync::mpsc::channel();
         let thread = crate::git::spawn_scoped_beside(scope, move || {
             let encoded = crate::store::to_yaml(manifest).map(String::into_bytes);
-            let key = encoded.as_ref().ok().filter(|y| y.len() >= policy_cache::MIN_SIZE).map(|y| policy_cache::key(y));
+            let key = encoded.as_ref().ok().and_then(|y| policy_cache::key_if_kept(y));
             let _ = sender.send(encoded);
             if let Some(copy) = key.and_then(|k| policy_cache::encode(k, manifest)) {
                 policy_cache::write(&self.root, &copy);

@@ -15,36 +15,39 @@ use sha2::Digest;
 use crate::vault::Manifest;
 
 /// Manifests smaller than this are parsed directly.
-pub const MIN_SIZE: usize = 16 * 1024;
+const MIN_SIZE: usize = 16 * 1024;
 
 const FILE: &str = "agent-vault-manifest.json";
 
 /// What the first line of a copy says: the format, the build, and the hash of the manifest's bytes.
 pub struct Key(String);
 
-/// The key of the copy of the manifest `bytes`.
-pub fn key(bytes: &[u8]) -> Key {
+/// The key of a copy of the manifest `bytes`, when one is kept for a manifest of their size.
+pub fn key_if_kept(bytes: &[u8]) -> Option<Key> {
+    (bytes.len() >= MIN_SIZE).then(|| key(bytes))
+}
+
+fn key(bytes: &[u8]) -> Key {
     let hash: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     Key(format!("git-vault manifest cache 1 {} {hash}\n", env!("CARGO_PKG_VERSION")))
 }
 
-/// The copy of the manifest `bytes`, if one is kept for exactly them.
-pub fn load(root: &Path, bytes: &[u8]) -> Option<Manifest> {
+/// The copy kept under `key`, if there is one.
+pub fn load(root: &Path, key: &Key) -> Option<Manifest> {
     let data = std::fs::read(cache_file(root)?).ok()?;
-    let json = data.strip_prefix(key(bytes).0.as_bytes())?;
+    let json = data.strip_prefix(key.0.as_bytes())?;
     serde_json::from_slice(json).ok()
 }
 
-/// Keeps a copy of `manifest`, parsed from (or written as) `bytes`. Best effort: a copy that
-/// cannot be written only costs the next command a parse.
-pub fn store(root: &Path, bytes: &[u8], manifest: &Manifest) {
-    if let Some(copy) = encode(key(bytes), manifest) {
+/// Keeps a copy of `manifest` under `key`, the key of the bytes it was parsed from (or written
+/// as). Best effort: a copy that cannot be written only costs the next command a parse.
+pub fn store(root: &Path, key: Key, manifest: &Manifest) {
+    if let Some(copy) = encode(key, manifest) {
         write(root, &copy);
     }
 }
 
-/// The copy of `manifest`, under the key of the bytes it was parsed from (or written as), as
-/// [`write`] keeps it.
+/// The copy of `manifest` under `key`, as [`write`] keeps it.
 pub fn encode(key: Key, manifest: &Manifest) -> Option<Vec<u8>> {
     let json = serde_json::to_vec(manifest).ok()?;
     let mut data = key.0.into_bytes();
@@ -90,15 +93,15 @@ mod tests {
         std::fs::create_dir(tmp.path().join(".git")).unwrap();
         let text = b"version: 1\nowners:\n- name: alice\n  public_key: owner.pub\n";
         let manifest: Manifest = serde_saphyr::from_slice(text).unwrap();
-        assert!(load(tmp.path(), text).is_none());
-        store(tmp.path(), text, &manifest);
-        assert_eq!(load(tmp.path(), text), Some(manifest.clone()));
-        assert!(load(tmp.path(), b"version: 1\nowners: []\n").is_none(), "another manifest");
+        assert!(load(tmp.path(), &key(text)).is_none());
+        store(tmp.path(), key(text), &manifest);
+        assert_eq!(load(tmp.path(), &key(text)), Some(manifest.clone()));
+        assert!(load(tmp.path(), &key(b"version: 1\nowners: []\n")).is_none(), "another manifest");
         // a damaged copy is ignored
         let file = tmp.path().join(".git").join(FILE);
         let mut data = std::fs::read(&file).unwrap();
         data.truncate(data.len() - 3);
         std::fs::write(&file, data).unwrap();
-        assert!(load(tmp.path(), text).is_none());
+        assert!(load(tmp.path(), &key(text)).is_none());
     }
 }
