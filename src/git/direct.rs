@@ -192,12 +192,11 @@ impl Plan {
         }
         let out = git.stdin(format!("{message}\n").into_bytes()).run()?;
         let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if ObjectId::from_hex(id.as_bytes()).is_err() {
+        let Ok(new) = ObjectId::from_hex(id.as_bytes()) else {
             return Err(Error::new(ErrorKind::Git, format!("`git commit-tree` printed {id:?}, not a commit id")));
-        }
+        };
         let subject = message.lines().next().unwrap_or_default();
         let reflog = format!("commit: {subject}");
-        let new = ObjectId::from_hex(id.as_bytes()).expect("checked above");
         if !(self.refs_here && self.move_head_here(new, &reflog)?) {
             repo.git().args(["update-ref", "-m", &reflog, "HEAD", &id, &self.head.to_string()]).run().map_err(|e| {
                 let moved = self.repo.head_id().is_ok_and(|now| now.detach() != self.head);
