@@ -704,19 +704,20 @@ fn conversions<'n>(repo: &Repo, config: &Config, index: &Index<'_>, names: impl 
 /// Whether attribute text may set `text` (or `text=auto`), directly or in a macro; `-text` and
 /// `!text` do not.
 fn may_set_text(text: &[u8]) -> bool {
-    text.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).any(|line| {
-        line.to_ascii_lowercase().split(|b| b.is_ascii_whitespace()).any(|token| token == b"text" || token.starts_with(b"text="))
-    })
+    attribute_lines(text).any(|line| line.split(|b| b.is_ascii_whitespace()).any(|token| token == b"text" || token.starts_with(b"text=")))
 }
 
 /// Whether attribute text names anything that changes what git stores: `filter`, `text`'s
 /// end-of-line settings (`eol`, `crlf`), `ident` or `working-tree-encoding` (also inside macros).
 fn mentions_conversion(text: &[u8]) -> bool {
     const WORDS: [&[u8]; 4] = [b"filter", b"eol", b"crlf", b"ident"];
-    text.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).any(|line| {
-        let line = line.to_ascii_lowercase();
-        WORDS.iter().any(|w| line.windows(w.len()).any(|x| x == *w)) || line.windows(8).any(|x| x == b"encoding")
-    })
+    attribute_lines(text)
+        .any(|line| WORDS.iter().any(|w| line.windows(w.len()).any(|x| x == *w)) || line.windows(8).any(|x| x == b"encoding"))
+}
+
+/// The lines of attribute text that say something (not blank, not a comment), lowercased.
+fn attribute_lines(text: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    text.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty() && !l.starts_with(b"#")).map(<[u8]>::to_ascii_lowercase)
 }
 
 /// The installation prefix of the `git` on PATH (`/usr` for `/usr/bin/git`), whose
