@@ -115,13 +115,6 @@ fn a_held_lock_times_out_with_a_locked_error() {
     env.set("x/y", b"v", &[]);
 }
 
-fn hook(dir: &std::path::Path, name: &str, script: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(name), script).unwrap();
-    std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 /// What `git commit` leaves behind: the reflog entry, an index that matches HEAD with the stat
 /// data of the files (so even git's plumbing, which never refreshes, sees no change).
 fn assert_committed_like_git(env: &Env, subject: &str) {

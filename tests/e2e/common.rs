@@ -169,17 +169,29 @@ pub fn git_in(home: &Path, dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A directory holding a `git` that runs the shell `prelude`, in which `$GIT` is the real git, and
-/// then the real git with its arguments: first in PATH, it watches or disturbs what git-vault runs.
-pub fn git_shim(env: &Env, prelude: &str) -> PathBuf {
+/// Writes the executable script `name` in `dir` (created if missing), such as a git hook.
+pub fn hook(dir: &Path, name: &str, script: &str) {
     use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(name), script).unwrap();
+    std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A directory holding a `git` that runs the shell `prelude`, in which `$GIT` is the real git, and
+/// then the real git with its arguments: first in PATH, it disturbs what git-vault runs.
+pub fn git_shim(env: &Env, prelude: &str) -> PathBuf {
     let real = std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout;
     let shim = env.tmp.path().join("shim");
-    std::fs::create_dir_all(&shim).unwrap();
-    let script = format!("#!/bin/sh\nGIT='{}'\n{prelude}\nexec \"$GIT\" \"$@\"\n", String::from_utf8(real).unwrap().trim());
-    std::fs::write(shim.join("git"), script).unwrap();
-    std::fs::set_permissions(shim.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    hook(&shim, "git", &format!("#!/bin/sh\nGIT='{}'\n{prelude}\nexec \"$GIT\" \"$@\"\n", String::from_utf8(real).unwrap().trim()));
     shim
+}
+
+/// Runs `cmd`, which must succeed, with git's trace; returns whether it ran `git <subcommand>`.
+pub fn ran_git(env: &Env, mut cmd: Command, subcommand: &str) -> bool {
+    let trace = env.tmp.path().join("trace2.json");
+    let _ = std::fs::remove_file(&trace);
+    cmd.env("GIT_TRACE2_EVENT", &trace).assert().success();
+    std::fs::read_to_string(&trace).unwrap_or_default().contains(&format!("\"{subcommand}\""))
 }
 
 /// PATH with `shim` first.

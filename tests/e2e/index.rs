@@ -6,17 +6,13 @@ use std::path::Path;
 
 use crate::common::*;
 
-/// Runs a vault command with git's trace; returns whether it ran `git update-index`.
+/// Runs a vault command; returns whether it ran `git update-index`.
 fn ran_update_index(env: &Env, args: &[&str], stdin: Option<&str>) -> bool {
-    let trace = env.tmp.path().join("trace2.json");
-    let _ = std::fs::remove_file(&trace);
     let mut cmd = env.cmd(args);
-    cmd.env("GIT_TRACE2_EVENT", &trace);
     if let Some(s) = stdin {
         cmd.write_stdin(s.to_owned());
     }
-    cmd.assert().success();
-    std::fs::read_to_string(&trace).unwrap_or_default().contains("\"update-index\"")
+    ran_git(env, cmd, "update-index")
 }
 
 /// The index `git update-index` makes of `before` (with its original modification time) for every

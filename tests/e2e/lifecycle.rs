@@ -57,9 +57,7 @@ fn init_reuses_the_owner_key_and_refuses_a_second_vault() {
 fn install_is_idempotent_and_chains_an_existing_hook() {
     let env = Env::new();
     let hooks = env.repo.join(".git/hooks");
-    std::fs::create_dir_all(&hooks).unwrap();
-    std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\necho user-hook-ran >&2\n").unwrap();
-    std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    hook(&hooks, "pre-commit", "#!/bin/sh\necho user-hook-ran >&2\n");
     env.ok(&["install"]);
     env.ok(&["install"]);
     let ours = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
@@ -198,9 +196,7 @@ fn install_global_covers_every_repository_and_keeps_their_own_hooks() {
     assert!(global.trim().ends_with(".config/git-vault/hooks"), "{global}");
     // a repository that never ran `git vault install`, with a post-commit hook of its own
     let hooks = env.repo.join(".git/hooks");
-    std::fs::create_dir_all(&hooks).unwrap();
-    std::fs::write(hooks.join("post-commit"), "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/own-hook-ran\"\n").unwrap();
-    std::fs::set_permissions(hooks.join("post-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    hook(&hooks, "post-commit", "#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/own-hook-ran\"\n");
     std::fs::write(env.repo.join("creds.ini"), "aws_access_key_id = AKIAZ7QW3R5T2Y4U6I2O\n").unwrap();
     env.git(&["add", "creds.ini"]);
     let mut cmd = std::process::Command::new("git");

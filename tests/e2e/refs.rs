@@ -23,14 +23,11 @@ fn ref_state(git_dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// `set svc/token` in `dir` through a git that notes each subcommand it runs; returns them.
-fn set_watched(env: &Env, dir: &Path) -> Vec<String> {
-    let calls = env.tmp.path().join("git-calls");
-    let shim = git_shim(env, &format!("echo \"$1\" >> '{}'", calls.display()));
-    env.cmd_in(dir, &["set", "svc/token"]).env("PATH", path_with(&shim)).write_stdin("t").assert().success();
-    let calls = std::fs::read_to_string(&calls).unwrap_or_default();
-    std::fs::remove_file(env.tmp.path().join("git-calls")).ok();
-    calls.lines().map(str::to_owned).collect()
+/// Runs `set svc/token` in `dir`; returns whether git moved HEAD (`git update-ref`).
+fn set_ran_update_ref(env: &Env, dir: &Path) -> bool {
+    let mut set = env.cmd_in(dir, &["set", "svc/token"]);
+    set.write_stdin("t");
+    ran_git(env, set, "update-ref")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -57,8 +54,7 @@ fn head_and_its_reflogs_move_exactly_as_git_update_ref_moves_them() {
         let twin = env.tmp.path().join("twin");
         copy_dir(&env.repo, &twin);
         let old = rev(&env, &env.repo, "HEAD");
-        let calls = set_watched(&env, &env.repo);
-        assert!(!calls.iter().any(|c| c == "update-ref"), "{layout}: HEAD is moved in-process: {calls:?}");
+        assert!(!set_ran_update_ref(&env, &env.repo), "{layout}: HEAD is moved in-process");
         let new = rev(&env, &env.repo, "HEAD");
         assert_eq!(rev(&env, &env.repo, "HEAD~1"), old, "{layout}");
         copy_dir(&env.repo.join(".git/objects/."), &twin.join(".git/objects"));
@@ -79,8 +75,7 @@ fn in_a_linked_worktree_its_own_head_and_branch_move_as_git_moves_them() {
     let (ours, theirs) = (wt("ours"), wt("theirs"));
     let main_logs = ref_state(&env.repo.join(".git/logs"));
     let old = rev(&env, &ours, "HEAD");
-    let calls = set_watched(&env, &ours);
-    assert!(!calls.iter().any(|c| c == "update-ref"), "{calls:?}");
+    assert!(!set_ran_update_ref(&env, &ours), "HEAD is moved in-process");
     let new = rev(&env, &ours, "HEAD");
     git_in(&env.home, &theirs, &["update-ref", "-m", &format!("commit: {SUBJECT}"), "HEAD", &new, &old]);
     let git_dir = env.repo.join(".git");
@@ -100,10 +95,9 @@ fn in_a_linked_worktree_its_own_head_and_branch_move_as_git_moves_them() {
 fn git_moves_head_when_a_hook_or_a_setting_asks_for_more() {
     // a reference-transaction hook, which git runs
     let env = Env::with_vault();
-    let hook = env.repo.join(".git/hooks/reference-transaction");
-    std::fs::write(&hook, "#!/bin/sh\necho \"$1\" >> \"$(git rev-parse --git-dir)/ref-states\"\n").unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    assert!(set_watched(&env, &env.repo).iter().any(|c| c == "update-ref"));
+    let script = "#!/bin/sh\necho \"$1\" >> \"$(git rev-parse --git-dir)/ref-states\"\n";
+    hook(&env.repo.join(".git/hooks"), "reference-transaction", script);
+    assert!(set_ran_update_ref(&env, &env.repo));
     let states = std::fs::read_to_string(env.repo.join(".git/ref-states")).unwrap();
     assert!(states.lines().any(|s| s == "committed"), "{states}");
     assert_eq!(env.git(&["reflog", "-1", "--format=%gs"]).trim(), format!("commit: {SUBJECT}"));
@@ -112,7 +106,7 @@ fn git_moves_head_when_a_hook_or_a_setting_asks_for_more() {
     let env = Env::with_vault();
     env.git(&["config", "core.logAllRefUpdates", "false"]);
     std::fs::remove_dir_all(env.repo.join(".git/logs")).unwrap();
-    assert!(set_watched(&env, &env.repo).iter().any(|c| c == "update-ref"));
+    assert!(set_ran_update_ref(&env, &env.repo));
     assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), SUBJECT);
     assert!(!env.repo.join(".git/logs").exists(), "no reflog was started");
 
