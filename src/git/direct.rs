@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use gix::ObjectId;
 
 use super::index_edit::{self, Change};
+use super::loose::Loose;
 use super::tree_edit;
 use super::{Repo, git_err, install};
 use crate::error::{Error, ErrorKind, Result};
@@ -41,6 +42,8 @@ pub struct Plan {
     index: index_edit::Config,
     /// Whether HEAD may be moved in-process.
     refs_here: bool,
+    /// Writes the commit's objects.
+    loose: Loose,
     /// The index as read ahead, if it was.
     index_read: Option<std::thread::JoinHandle<Option<index_edit::IndexRead>>>,
 }
@@ -69,11 +72,7 @@ impl Plan {
         if SEQUENCER_STATES.iter().any(|f| repo.git_dir().join(f).exists()) {
             return Ok(None);
         }
-        // tree objects are mostly hashes, which do not compress: storing them uncompressed (a
-        // valid zlib stream all the same, and repacked as usual by gc) saves most of the cost of
-        // rewriting the tree of a directory of thousands of secrets
-        let mut r = gix::open_opts(repo.git_dir(), gix::open::Options::default().config_overrides(["core.looseCompression=0"]))
-            .map_err(|e| git_err("cannot open the repository", e))?;
+        let mut r = repo.open()?;
         r.objects.refresh_never(); // opened after the blobs were packed; what is written later is loose
         let mut head = r.head().map_err(|e| git_err("cannot read HEAD", e))?;
         if head.is_unborn() {
@@ -94,7 +93,7 @@ impl Plan {
         let head = commit.id;
         drop(commit);
         let index_read = prefetch.index.take();
-        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, refs_here, index_read }))
+        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, refs_here, loose: Loose::default(), index_read }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
@@ -139,7 +138,7 @@ impl Plan {
         }
         super::commit::update_index(repo, None, paths)?;
         let Some(changes) = self.index_changes(repo, paths)? else { return Ok((None, None)) };
-        Ok((tree_edit::edit(&self.repo, self.tree, &changes)?.map(|t| t.write(&self.repo)).transpose()?, None))
+        Ok((tree_edit::edit(&self.repo, self.tree, &changes)?.map(|t| t.write(&self.repo, &mut self.loose)).transpose()?, None))
     }
 
     /// Stages `files` in-process while HEAD's tree with them is computed: for a large index
@@ -147,7 +146,7 @@ impl Plan {
     /// (its index and its largest tree) overlap. The tree is stored once the index edit is
     /// certain. None when git must stage the files; nothing was changed then.
     fn stage_here(
-        &self,
+        &mut self,
         repo: &Repo,
         files: &index_edit::Files,
         read: Option<index_edit::IndexRead>,
@@ -162,7 +161,9 @@ impl Plan {
             let tree = tree_edit::edit(&self.repo, self.tree, &changes);
             // stored before the index that names them is in place
             let stored = match certain.recv() {
-                Ok(()) => files.write_blobs(&self.repo).and_then(|()| tree.and_then(|t| t.map(|t| t.write(&self.repo)).transpose())),
+                Ok(()) => files
+                    .write_blobs(&self.repo, &mut self.loose)
+                    .and_then(|()| tree.and_then(|t| t.map(|t| t.write(&self.repo, &mut self.loose)).transpose())),
                 Err(_) => Ok(None), // git stages them: the tree is made again from its index
             };
             let staged = match (on_thread, inline) {

@@ -122,9 +122,9 @@ impl Files {
     }
 
     /// Writes the files' blobs, which must be stored before an index naming them is in place.
-    pub fn write_blobs(&self, objects: &gix::Repository) -> Result<()> {
+    pub fn write_blobs(&self, objects: &gix::Repository, loose: &mut super::loose::Loose) -> Result<()> {
         for (id, content) in self.0.iter().filter_map(|f| f.blob.as_ref()) {
-            super::write_object(objects, gix::object::Kind::Blob, content, *id)?;
+            loose.write(objects, gix::object::Kind::Blob, content, *id)?;
         }
         Ok(())
     }

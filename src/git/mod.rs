@@ -8,6 +8,7 @@ mod direct;
 pub mod history;
 mod index_edit;
 pub mod install;
+mod loose;
 pub mod merge_context;
 pub mod pull;
 pub mod staged;
@@ -84,16 +85,6 @@ pub(crate) fn read_blob(repo: &gix::Repository, id: gix::ObjectId, max: u64) -> 
     }
     let blob = repo.find_blob(id).map_err(|e| git_err(&format!("cannot read blob {id}"), e))?;
     Ok(Some(blob.detach().data))
-}
-
-/// Stores an object whose id was computed from `data` already (gix would hash it again), unless
-/// the repository has it.
-pub(crate) fn write_object(repo: &gix::Repository, kind: gix::object::Kind, data: &[u8], id: gix::ObjectId) -> Result<()> {
-    use gix::objs::Write;
-    if !repo.objects.exists_without_refresh(&id) {
-        repo.objects.write_buf_with_known_id(kind, data, id).map_err(|e| git_err(&format!("cannot write object {id}"), e))?;
-    }
-    Ok(())
 }
 
 /// Starts `f` on a thread that works beside the caller. A new thread starts on its parent's CPU

@@ -37,9 +37,9 @@ pub struct NewTree {
 
 impl NewTree {
     /// Stores the edited trees.
-    pub fn write(&self, repo: &gix::Repository) -> Result<ObjectId> {
+    pub fn write(&self, repo: &gix::Repository, loose: &mut super::loose::Loose) -> Result<ObjectId> {
         for (id, data) in &self.objects {
-            super::write_object(repo, gix::object::Kind::Tree, data, *id)?;
+            loose.write(repo, gix::object::Kind::Tree, data, *id)?;
         }
         Ok(self.id)
     }
