@@ -12,11 +12,13 @@
 //!    (see [`super::tree_edit`]); for a large index (thousands of secrets), the index is read
 //!    ahead while the change is made and edited on another thread while the tree is made, and
 //!    the replaced index (whose storage takes milliseconds to free) is closed on a third while
-//!    git commits;
-//! 3. `git commit-tree` makes the commit (the user's identity, encoding and, with `-S` when
-//!    `commit.gpgSign` asks, signature); HEAD is moved only if nobody else moved it meanwhile,
-//!    with the reflog entries `git commit` writes: in-process (see [`RefConfig`]) when git would
-//!    do nothing more than lock, log and rename, otherwise by `git update-ref`;
+//!    the commit is made;
+//! 3. the commit object is written in-process with the identity and date git gives (see
+//!    [`PendingIdent`]) when it would hold nothing else; `git commit-tree` makes it when the
+//!    author and committer may differ, a commit encoding is set or `commit.gpgSign` asks for a
+//!    signature (with `-S`). HEAD is moved only if nobody else moved it meanwhile, with the
+//!    reflog entries `git commit` writes: in-process (see [`RefConfig`]) when git would do
+//!    nothing more than lock, log and rename, otherwise by `git update-ref`;
 //! 4. `git maintenance run --auto`, as after every `git commit`.
 //!
 //! This path is taken only when it makes the same commit `git commit` would: HEAD has commits, no
@@ -42,6 +44,9 @@ pub struct Plan {
     index: index_edit::Config,
     /// Whether HEAD may be moved in-process.
     refs_here: bool,
+    /// The identity git would commit with, as it was read ahead; None when `git commit-tree`
+    /// must make the commit.
+    ident: Option<PendingIdent>,
     /// Writes the commit's objects.
     loose: Loose,
     /// The index as read ahead, if it was.
@@ -93,15 +98,28 @@ impl Plan {
         let head = commit.id;
         drop(commit);
         let index_read = prefetch.index.take();
-        Ok(Some(Plan { repo: r, head, tree, sign: config.sign, index: config.index, refs_here, loose: Loose::default(), index_read }))
+        let ident = prefetch.ident.take().filter(|_| !config.sign && config.one_ident);
+        Ok(Some(Plan {
+            repo: r,
+            head,
+            tree,
+            sign: config.sign,
+            index: config.index,
+            refs_here,
+            ident,
+            loose: Loose::default(),
+            index_read,
+        }))
     }
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
     pub fn commit(&mut self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
-        let made = self.stage(repo, paths).and_then(|(tree, replaced)| {
+        let staged = self.stage(repo, paths);
+        let made = staged.and_then(|(tree, replaced)| {
             std::thread::scope(|s| {
                 // closing the last handle on a large replaced index frees its storage, which
-                // takes as long as writing it: that happens on another thread while git commits
+                // takes as long as writing it: that happens on another thread while the commit
+                // is made
                 if let Some(file) = replaced {
                     super::spawn_scoped_beside(s, move || drop(file));
                 }
@@ -183,19 +201,15 @@ impl Plan {
     }
 
     /// The commit of `tree` on HEAD.
-    fn make(&self, repo: &Repo, tree: ObjectId, message: &str) -> Result<Outcome> {
+    fn make(&mut self, repo: &Repo, tree: ObjectId, message: &str) -> Result<Outcome> {
         if tree == self.tree {
             return Ok(Outcome::Unchanged);
         }
-        let mut git = repo.git().args(["commit-tree", &tree.to_string(), "-p", &self.head.to_string()]);
-        if self.sign {
-            git = git.arg("-S");
-        }
-        let out = git.stdin(format!("{message}\n").into_bytes()).run()?;
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let Ok(new) = ObjectId::from_hex(id.as_bytes()) else {
-            return Err(Error::new(ErrorKind::Git, format!("`git commit-tree` printed {id:?}, not a commit id")));
+        let new = match self.ident.take().and_then(PendingIdent::read) {
+            Some(ident) => self.write_commit(tree, &ident, message)?,
+            None => self.commit_tree(repo, tree, message)?,
         };
+        let id = new.to_string();
         let subject = message.lines().next().unwrap_or_default();
         let reflog = format!("commit: {subject}");
         if !(self.refs_here && self.move_head_here(new, &reflog)?) {
@@ -210,6 +224,28 @@ impl Plan {
             })?;
         }
         Ok(Outcome::Committed(id))
+    }
+
+    /// Writes the commit `git commit-tree <tree> -p <HEAD>` would write with `message` on its
+    /// input, when both its author and committer are `ident`.
+    fn write_commit(&mut self, tree: ObjectId, ident: &str, message: &str) -> Result<ObjectId> {
+        let data = commit_object(tree, self.head, ident, message);
+        let kind = gix::object::Kind::Commit;
+        let id = gix::objs::compute_hash(self.repo.object_hash(), kind, &data).map_err(|e| git_err("cannot hash the commit", e))?;
+        self.loose.write(&self.repo, kind, &data, id)?;
+        Ok(id)
+    }
+
+    /// The commit of `tree` on HEAD, made by `git commit-tree`.
+    fn commit_tree(&self, repo: &Repo, tree: ObjectId, message: &str) -> Result<ObjectId> {
+        let mut git = repo.git().args(["commit-tree", &tree.to_string(), "-p", &self.head.to_string()]);
+        if self.sign {
+            git = git.arg("-S");
+        }
+        let out = git.stdin(format!("{message}\n").into_bytes()).run()?;
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        ObjectId::from_hex(id.as_bytes())
+            .map_err(|_| Error::new(ErrorKind::Git, format!("`git commit-tree` printed {id:?}, not a commit id")))
     }
 
     /// Moves HEAD (the branch it names, or HEAD itself when detached) from the commit it was on to
@@ -288,6 +324,9 @@ fn unstage(repo: &Repo, head: &ObjectId, paths: &[PathBuf]) -> Result<()> {
 /// every source git knows (including `git -c`) applies.
 struct CommitConfig {
     sign: bool,
+    /// Whether the author and committer are one identity (no setting of only one of them) and
+    /// the commit is UTF-8 (no `i18n.commitEncoding`).
+    one_ident: bool,
     refs: RefConfig,
     hooks_path: Option<String>,
     /// Hooks defined in configuration (`hook.<name>.*`), which only `git commit` knows how to run.
@@ -301,6 +340,7 @@ struct CommitConfig {
 /// index (2 MB at 10,000 secrets), read on another thread. Dropped unread, git is stopped.
 pub struct Prefetch {
     config: Option<std::process::Child>,
+    ident: Option<PendingIdent>,
     index: Option<std::thread::JoinHandle<Option<index_edit::IndexRead>>>,
 }
 
@@ -313,7 +353,7 @@ impl Prefetch {
         let path = repo.git_dir().join("index");
         let large = std::env::var_os("GIT_INDEX_FILE").is_none() && std::fs::metadata(&path).is_ok_and(|m| m.len() >= LARGE_INDEX);
         let index = large.then(|| super::spawn_beside(move || index_edit::IndexRead::open(&path).ok()));
-        let mut prefetch = Prefetch { config: None, index };
+        let mut prefetch = Prefetch { config: None, ident: None, index };
         if !large {
             prefetch.read_config(repo);
         }
@@ -324,11 +364,17 @@ impl Prefetch {
     pub fn read_config(&mut self, repo: &Repo) {
         if self.config.is_none() {
             self.config = Self::spawn_config(repo).ok();
+            self.ident = PendingIdent::start(repo);
         }
     }
 
     fn spawn_config(repo: &Repo) -> Result<std::process::Child> {
-        let keys = format!(r"^(commit\.gpgsign|core\.hookspath|hook\..*|{}|{})$", index_edit::Config::KEYS, RefConfig::KEYS);
+        let keys = format!(
+            r"^(commit\.gpgsign|core\.hookspath|hook\..*|{}|{}|{})$",
+            index_edit::Config::KEYS,
+            RefConfig::KEYS,
+            CommitConfig::IDENT_KEYS
+        );
         repo.git().args(["config", "-z", "--get-regexp", &keys]).spawn_piped()
     }
 
@@ -348,6 +394,74 @@ impl Prefetch {
     }
 }
 
+/// `git var GIT_COMMITTER_IDENT` running: the identity and date git would give a commit made
+/// now, by every rule git has for them (`user.*`, `EMAIL`, `user.useConfigOnly`, `GIT_*_DATE`,
+/// the time zone), failing as `git commit-tree` fails when it has none. It is the author too,
+/// unless the variables or settings of the two differ: then, and when it is read more than
+/// [`PendingIdent::FRESH`] after it started (its date would be late), `git commit-tree` makes the
+/// commit.
+struct PendingIdent {
+    git: Option<std::process::Child>,
+    started: std::time::Instant,
+}
+
+impl PendingIdent {
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// What git reads from the environment for the author and the committer.
+    const ENV: [(&str, &str); 3] =
+        [("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"), ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"), ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE")];
+
+    fn start(repo: &Repo) -> Option<PendingIdent> {
+        if Self::ENV.iter().any(|(author, committer)| std::env::var_os(author) != std::env::var_os(committer)) {
+            return None;
+        }
+        let git = repo.git().args(["var", "GIT_COMMITTER_IDENT"]).spawn_piped().ok()?;
+        Some(PendingIdent { git: Some(git), started: std::time::Instant::now() })
+    }
+
+    /// The identity line (`Name <email> <seconds> <zone>`); None when git gave none or it is stale.
+    fn read(mut self) -> Option<String> {
+        if self.started.elapsed() > Self::FRESH {
+            return None;
+        }
+        let out = self.git.take()?.wait_with_output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        ident_line(&out.stdout)
+    }
+}
+
+impl Drop for PendingIdent {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.git.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The one line `git var GIT_*_IDENT` prints, when it is one: `Name <email> <seconds> <±hhmm>`.
+fn ident_line(stdout: &[u8]) -> Option<String> {
+    let line = std::str::from_utf8(stdout.strip_suffix(b"\n")?).ok()?;
+    if line.contains(['\n', '\0']) {
+        return None;
+    }
+    let mut parts = line.rsplitn(3, ' ');
+    let (zone, seconds, who) = (parts.next()?, parts.next()?, parts.next()?);
+    let zone_ok = zone.len() == 5 && zone.starts_with(['+', '-']) && zone[1..].bytes().all(|b| b.is_ascii_digit());
+    let seconds_ok = !seconds.is_empty() && seconds.bytes().all(|b| b.is_ascii_digit());
+    let who_ok = who.ends_with('>') && who.matches('<').count() == 1 && who.matches('>').count() == 1;
+    (zone_ok && seconds_ok && who_ok).then(|| line.to_owned())
+}
+
+/// The bytes of the commit `git commit-tree <tree> -p <parent>` makes of `message` when `ident`
+/// is its author and committer and the commit is neither signed nor re-encoded.
+fn commit_object(tree: ObjectId, parent: ObjectId, ident: &str, message: &str) -> Vec<u8> {
+    format!("tree {tree}\nparent {parent}\nauthor {ident}\ncommitter {ident}\n\n{message}\n").into_bytes()
+}
+
 impl Drop for Prefetch {
     fn drop(&mut self) {
         if let Some(mut child) = self.config.take() {
@@ -358,10 +472,14 @@ impl Drop for Prefetch {
 }
 
 impl CommitConfig {
+    /// Settings after which git's commit holds more than one identity and a message.
+    const IDENT_KEYS: &'static str = r"(author|committer)\.(name|email)|i18n\.commitencoding";
+
     /// None when a value is not one git-vault reads the way git does.
     fn parse(stdout: &[u8]) -> Result<Option<CommitConfig>> {
         let mut config = CommitConfig {
             sign: false,
+            one_ident: true,
             refs: RefConfig::default(),
             hooks_path: None,
             hook_config: false,
@@ -379,6 +497,7 @@ impl CommitConfig {
                     None => return Ok(None),
                 },
                 "core.hookspath" => config.hooks_path = value.map(str::to_owned),
+                "author.name" | "author.email" | "committer.name" | "committer.email" | "i18n.commitencoding" => config.one_ident = false,
                 // (both take the keys they share)
                 _ if config.refs.take(key, value) | config.index.take(key, value) => {}
                 _ => config.hook_config = true,
@@ -459,6 +578,50 @@ mod tests {
             (Some("maybe"), None),
         ] {
             assert_eq!(parse_bool(v), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_identity_line_as_git_var_prints_it_is_taken() {
+        let line = "Zoë Q. Public <zoe@example.com> 1796000000 +0530";
+        assert_eq!(ident_line(format!("{line}\n").as_bytes()).as_deref(), Some(line));
+        assert_eq!(ident_line(b"A <a@b> 0 -0000\n").as_deref(), Some("A <a@b> 0 -0000"));
+        for bad in [
+            &b"A <a@b> 1796000000 +0530"[..], // not a whole line
+            b"A <a@b> 1796000000 +0530\n\n",
+            b"A <a@b> 1796000000 +0530\nB <b@c> 1 +0000\n",
+            b"A <a@b> 1796000000 +053\n",
+            b"A <a@b> 1796000000 0530\n",
+            b"A <a@b> 17960x0000 +0530\n",
+            b"A <a@b>  +0530\n",
+            b"A a@b 1796000000 +0530\n",
+            b"A <a<b> 1796000000 +0530\n",
+            b"A <a@b> 1796000000 +0530 x\n",
+            b"A <a@\0b> 1796000000 +0530\n",
+            b"\xff <a@b> 1796000000 +0530\n",
+            b"\n",
+            b"",
+        ] {
+            assert_eq!(ident_line(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_commit_object_is_laid_out_as_git_commit_tree_writes_it() {
+        let (tree, parent) = (ObjectId::from_hex(&[b'1'; 40]).unwrap(), ObjectId::from_hex(&[b'2'; 40]).unwrap());
+        let ident = "A U Thor <a@example.com> 1796000000 +0100";
+        assert_eq!(
+            String::from_utf8(commit_object(tree, parent, ident, "agent-vault: set 'x'")).unwrap(),
+            format!("tree {tree}\nparent {parent}\nauthor {ident}\ncommitter {ident}\n\nagent-vault: set 'x'\n")
+        );
+    }
+
+    #[test]
+    fn settings_of_only_the_author_or_the_committer_leave_the_commit_to_git() {
+        let parse = |items: &str| CommitConfig::parse(items.as_bytes()).unwrap().unwrap();
+        assert!(parse("").one_ident);
+        for key in ["author.name", "author.email", "committer.name", "committer.email", "i18n.commitencoding"] {
+            assert!(!parse(&format!("{key}\nx\0")).one_ident, "{key}");
         }
     }
 

@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod check_reconcile;
+mod commit_object;
 mod commits;
 mod crash;
 mod diff;

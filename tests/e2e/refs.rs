@@ -142,7 +142,9 @@ fn a_head_moved_by_someone_else_meanwhile_is_not_overwritten() {
     let env = Env::with_vault();
     env.set("svc/a", b"a", &[]);
     let before = rev(&env, &env.repo, "HEAD~1");
-    // another process moves the branch back while git-vault makes its commit
+    // another process moves the branch back while git makes the commit (which git does when the
+    // author has a setting of its own)
+    env.git(&["config", "author.name", "Alice Owner"]);
     let shim = git_shim(&env, &format!("if [ \"$1\" = commit-tree ]; then \"$GIT\" update-ref refs/heads/main {before}; fi"));
     let mut set = env.cmd(&["--json", "set", "svc/token"]);
     set.env("PATH", path_with(&shim)).write_stdin("t");
