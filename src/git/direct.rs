@@ -11,8 +11,8 @@
 //! 2. the new tree is HEAD's tree with those entries replaced, spliced into the stored trees
 //!    (see [`super::tree_edit`]); for a large index (thousands of secrets), the index is read
 //!    ahead while the change is made and edited on another thread while the tree is made, and
-//!    the replaced index (whose storage takes milliseconds to free) is closed on a third while
-//!    the commit is made;
+//!    the replaced index (whose storage takes milliseconds to free) is closed by the process
+//!    of step 4;
 //! 3. the commit object is written in-process with the identity and date git gives (see
 //!    [`PendingIdent`]) when it would hold nothing else; `git commit-tree` makes it when the
 //!    author and committer may differ, a commit encoding is set or `commit.gpgSign` asks for a
@@ -114,20 +114,13 @@ impl Plan {
 
     /// Makes the commit of `paths` (absolute, in the work tree; missing ones are deletions).
     pub fn commit(&mut self, repo: &Repo, paths: &[PathBuf], message: &str) -> Result<Outcome> {
-        let staged = self.stage(repo, paths);
-        let made = staged.and_then(|(tree, replaced)| {
-            std::thread::scope(|s| {
-                // closing the last handle on a large replaced index frees its storage, which
-                // takes as long as writing it: that happens on another thread while the commit
-                // is made
-                if let Some(file) = replaced {
-                    super::spawn_scoped_beside(s, move || drop(file));
-                }
-                match tree {
-                    Some(tree) => self.make(repo, tree, message),
-                    None => Ok(Outcome::Fallback),
-                }
-            })
+        let mut replaced = None;
+        let made = self.stage(repo, paths).and_then(|(tree, old)| {
+            replaced = old;
+            match tree {
+                Some(tree) => self.make(repo, tree, message),
+                None => Ok(Outcome::Fallback),
+            }
         });
         if made.is_err() {
             // the commit did not happen: the paths go back to what HEAD has in the index, so the
@@ -138,8 +131,14 @@ impl Plan {
         if matches!(made, Outcome::Committed(_)) {
             // what `git commit` runs after every commit; it decides quickly whether there is
             // anything to do and detaches from anything long, so it is not waited for, and its
-            // failure never fails the commit
-            let _ = repo.git().args(["maintenance", "run", "--auto", "--quiet"]).spawn_detached();
+            // failure never fails the commit. Closing the last handle on a large replaced index
+            // frees its storage, which takes as long as writing it did: maintenance, which reads
+            // no input, gets that handle as its input, so that the storage is freed when
+            // maintenance ends instead of before this command can.
+            let _ = repo.git().args(["maintenance", "run", "--auto", "--quiet"]).spawn_detached(replaced.take());
+        }
+        if let Some(file) = replaced {
+            std::thread::spawn(move || drop(file)); // (not waited for)
         }
         Ok(made)
     }

@@ -184,9 +184,9 @@ impl Git {
         Err(Error::new(ErrorKind::Git, format!("`{shown}` failed: {detail}")))
     }
 
-    /// Starts git without waiting for it, its input and output closed.
-    pub fn spawn_detached(mut self) -> Result<()> {
-        self.cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    /// Starts git without waiting for it, its output closed and its input `input` (else closed).
+    pub fn spawn_detached(mut self, input: Option<std::fs::File>) -> Result<()> {
+        self.cmd.stdin(input.map_or_else(Stdio::null, Stdio::from)).stdout(Stdio::null()).stderr(Stdio::null());
         self.cmd.spawn().map(drop).map_err(|e| Error::new(ErrorKind::Git, format!("cannot run git: {e}")))
     }
 

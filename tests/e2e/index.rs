@@ -117,6 +117,60 @@ fn an_index_changed_after_it_was_read_ahead_is_read_again() {
 }
 
 #[test]
+fn a_replaced_large_index_is_freed_by_maintenance_which_still_runs() {
+    // closing the last handle on a large replaced index frees its storage (milliseconds): the
+    // handle is the input of `git maintenance run --auto`, started after the commit and not
+    // waited for, so that it is freed there; maintenance reads no input and works as usual
+    let env = Env::with_vault();
+    std::fs::create_dir_all(env.repo.join("src")).unwrap();
+    write_user_files(&env);
+    env.git(&["add", "src"]);
+    env.git(&["commit", "-qm", "code", "--no-verify"]);
+    env.git(&["config", "gc.auto", "1"]);
+    env.git(&["config", "gc.autoDetach", "false"]);
+    let seen = env.tmp.path().join("maintenance-input");
+    let shim = git_shim(
+        &env,
+        &format!(r#"if [ "$1" = maintenance ]; then readlink /proc/$$/fd/0 > '{}.part'; mv '{0}.part' '{0}'; fi"#, seen.display()),
+    );
+    let mut set = env.cmd(&["set", "svc/token"]);
+    set.env("PATH", path_with(&shim)).write_stdin("t");
+    set.assert().success();
+    let input = wait_for(&seen);
+    assert!(input.trim().ends_with("/.git/index (deleted)"), "maintenance's input is the replaced index: {input}");
+    // and it ran: gc packed the loose objects
+    let packed = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        env.git(&["count-objects", "-v"]).lines().any(|l| l == "count: 0")
+    });
+    assert!(packed, "{}", env.git(&["count-objects", "-v"]));
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+
+    // a small index is not handed over: maintenance's input is empty
+    let env = Env::with_vault();
+    let shim = git_shim(
+        &env,
+        &format!(r#"if [ "$1" = maintenance ]; then readlink /proc/$$/fd/0 > '{}.part'; mv '{0}.part' '{0}'; fi"#, seen.display()),
+    );
+    let _ = std::fs::remove_file(&seen);
+    let mut set = env.cmd(&["set", "svc/token"]);
+    set.env("PATH", path_with(&shim)).write_stdin("t");
+    set.assert().success();
+    assert_eq!(wait_for(&seen).trim(), "/dev/null");
+}
+
+/// The content of `path` once it exists (within 10 s).
+fn wait_for(path: &std::path::Path) -> String {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+#[test]
 fn a_racily_clean_file_of_the_user_is_still_seen_as_changed() {
     // git compares only the size and the modification time here, so a same-size change within the
     // second the index was written is invisible to the stat data: git re-reads such files when it
