@@ -100,12 +100,7 @@ fn an_index_changed_after_it_was_read_ahead_is_read_again() {
     // a large index is read ahead, without git's lock, while the change is made; here the user
     // stages a file in between (a `git` that does so when git-vault reads its commit settings,
     // which a large vault does once the index is read ahead), and that must survive the vault commit
-    let env = Env::with_vault();
-    std::fs::create_dir_all(env.repo.join("src")).unwrap();
-    write_user_files(&env);
-    env.git(&["add", "src"]);
-    env.git(&["commit", "-qm", "code", "--no-verify"]);
-    assert!(std::fs::metadata(env.repo.join(".git/index")).unwrap().len() >= 256 * 1024);
+    let env = with_large_index();
     std::fs::write(env.repo.join("notes.txt"), "staged meanwhile\n").unwrap();
     let shim = git_shim(&env, r#"if [ "$1" = config ] && [ "$2" = -z ]; then sleep 0.3; "$GIT" add notes.txt || exit 9; fi"#);
     let mut set = env.cmd(&["set", "svc/token"]);
@@ -121,22 +116,10 @@ fn a_replaced_large_index_is_freed_by_maintenance_which_still_runs() {
     // closing the last handle on a large replaced index frees its storage (milliseconds): the
     // handle is the input of `git maintenance run --auto`, started after the commit and not
     // waited for, so that it is freed there; maintenance reads no input and works as usual
-    let env = Env::with_vault();
-    std::fs::create_dir_all(env.repo.join("src")).unwrap();
-    write_user_files(&env);
-    env.git(&["add", "src"]);
-    env.git(&["commit", "-qm", "code", "--no-verify"]);
+    let env = with_large_index();
     env.git(&["config", "gc.auto", "1"]);
     env.git(&["config", "gc.autoDetach", "false"]);
-    let seen = env.tmp.path().join("maintenance-input");
-    let shim = git_shim(
-        &env,
-        &format!(r#"if [ "$1" = maintenance ]; then readlink /proc/$$/fd/0 > '{}.part'; mv '{0}.part' '{0}'; fi"#, seen.display()),
-    );
-    let mut set = env.cmd(&["set", "svc/token"]);
-    set.env("PATH", path_with(&shim)).write_stdin("t");
-    set.assert().success();
-    let input = wait_for(&seen);
+    let input = maintenance_input(&env);
     assert!(input.trim().ends_with("/.git/index (deleted)"), "maintenance's input is the replaced index: {input}");
     // and it ran: gc packed the loose objects
     let packed = (0..100).any(|_| {
@@ -147,27 +130,35 @@ fn a_replaced_large_index_is_freed_by_maintenance_which_still_runs() {
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 
     // a small index is not handed over: maintenance's input is empty
-    let env = Env::with_vault();
-    let shim = git_shim(
-        &env,
-        &format!(r#"if [ "$1" = maintenance ]; then readlink /proc/$$/fd/0 > '{}.part'; mv '{0}.part' '{0}'; fi"#, seen.display()),
-    );
-    let _ = std::fs::remove_file(&seen);
-    let mut set = env.cmd(&["set", "svc/token"]);
-    set.env("PATH", path_with(&shim)).write_stdin("t");
-    set.assert().success();
-    assert_eq!(wait_for(&seen).trim(), "/dev/null");
+    assert_eq!(maintenance_input(&Env::with_vault()).trim(), "/dev/null");
 }
 
-/// The content of `path` once it exists (within 10 s).
-fn wait_for(path: &std::path::Path) -> String {
+/// A vault whose index is large (256 KiB or more): the user's own files, committed.
+fn with_large_index() -> Env {
+    let env = Env::with_vault();
+    std::fs::create_dir_all(env.repo.join("src")).unwrap();
+    write_user_files(&env);
+    env.git(&["add", "src"]);
+    env.git(&["commit", "-qm", "code", "--no-verify"]);
+    assert!(std::fs::metadata(env.repo.join(".git/index")).unwrap().len() >= 256 * 1024);
+    env
+}
+
+/// The input of the `git maintenance` a `set` starts (`readlink` of its stdin), once it ran.
+fn maintenance_input(env: &Env) -> String {
+    let seen = env.tmp.path().join("maintenance-input");
+    let record = format!(r#"if [ "$1" = maintenance ]; then readlink /proc/$$/fd/0 > '{}.part'; mv '{0}.part' '{0}'; fi"#, seen.display());
+    let mut set = env.cmd(&["set", "svc/token"]);
+    set.env("PATH", path_with(&git_shim(env, &record))).write_stdin("t");
+    set.assert().success();
+    // (maintenance is not waited for)
     for _ in 0..200 {
-        if let Ok(text) = std::fs::read_to_string(path) {
+        if let Ok(text) = std::fs::read_to_string(&seen) {
             return text;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    panic!("{} never appeared", path.display());
+    panic!("maintenance never ran");
 }
 
 #[test]
