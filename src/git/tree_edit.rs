@@ -122,9 +122,9 @@ fn edit_dir(
     // a name changed here as a file and stored as a directory, or the reverse (a grant changes
     // thousands of names in one directory, hence the map)
     let kinds: std::collections::HashMap<&[u8], bool> = edits.iter().map(|x| (x.name, x.dir)).collect();
-    let mut out = Vec::with_capacity(data.len() + edits.len() * 64);
+    // where each change goes: the stored entry it replaces, or the place it is inserted at
+    let mut at: Vec<(std::ops::Range<usize>, &Entry<'_>)> = Vec::with_capacity(edits.len());
     let mut pending = edits.iter().peekable();
-    let mut copied_until = 0;
     for e in Stored::iter(&data) {
         let e = e.ok_or_else(corrupt)?;
         if kinds.get(e.name).is_some_and(|dir| *dir != e.dir) {
@@ -138,15 +138,11 @@ fn edit_dir(
         while let Some(x) = pending.peek() {
             match tree_order(x.name, x.dir, e.name, e.dir) {
                 std::cmp::Ordering::Less => {
-                    out.extend_from_slice(&data[copied_until..e.start]);
-                    copied_until = e.start;
-                    encode(&mut out, x);
+                    at.push((e.start..e.start, x));
                     pending.next();
                 }
                 std::cmp::Ordering::Equal => {
-                    out.extend_from_slice(&data[copied_until..e.start]);
-                    copied_until = e.end;
-                    encode(&mut out, x);
+                    at.push((e.start..e.end, x));
                     pending.next();
                     break;
                 }
@@ -154,14 +150,44 @@ fn edit_dir(
             }
         }
     }
-    out.extend_from_slice(&data[copied_until..]);
-    for x in pending {
-        encode(&mut out, x);
-    }
+    at.extend(pending.map(|x| (data.len()..data.len(), x)));
+    let out = splice(data, &at);
     if out.is_empty() {
         return Ok(Edited::Empty);
     }
     add(repo, new, out).map(Edited::Tree)
+}
+
+/// From this many changes on, a tree is written anew rather than edited in place.
+const IN_PLACE: usize = 8;
+
+/// `data` with each range replaced by its entry (`at` in order). A few changes are made in the
+/// stored bytes themselves: a large tree is then not copied, only its end moved when an entry is
+/// added or removed (written anew, 890 KB of new memory cost 0.4 ms here, most of a `set`'s edit).
+fn splice(data: Vec<u8>, at: &[(std::ops::Range<usize>, &Entry<'_>)]) -> Vec<u8> {
+    if at.len() <= IN_PLACE { in_place(data, at) } else { anew(&data, at) }
+}
+
+fn in_place(mut data: Vec<u8>, at: &[(std::ops::Range<usize>, &Entry<'_>)]) -> Vec<u8> {
+    // from the end, so that the ranges before stay where they are
+    for (range, e) in at.iter().rev() {
+        let mut bytes = Vec::new();
+        encode(&mut bytes, e);
+        data.splice(range.clone(), bytes);
+    }
+    data
+}
+
+fn anew(data: &[u8], at: &[(std::ops::Range<usize>, &Entry<'_>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + at.len() * 64);
+    let mut copied_until = 0;
+    for (range, e) in at {
+        out.extend_from_slice(&data[copied_until..range.start]);
+        encode(&mut out, e);
+        copied_until = range.end;
+    }
+    out.extend_from_slice(&data[copied_until..]);
+    out
 }
 
 fn encode(out: &mut Vec<u8>, e: &Entry<'_>) {
@@ -244,6 +270,33 @@ mod tests {
         assert_eq!(tree_order(b"k-x.enc", false, b"k.enc", false), Less);
         assert_eq!(tree_order(b"k", false, b"k", true), Less);
         assert_eq!(tree_order(b"svc", true, b"svc.x", true), Greater);
+    }
+
+    #[test]
+    fn a_tree_edited_in_place_is_the_one_written_anew() {
+        let id = |n: u8| ObjectId::from_bytes_or_panic(&[n; 20]);
+        let mut data = Vec::new();
+        let names: Vec<String> = (0..6).map(|i| format!("k{i}.enc")).collect();
+        for (i, name) in names.iter().enumerate() {
+            encode(&mut data, &Entry { name: name.as_bytes(), dir: false, new: Some((b"100644", id(i as u8))) });
+        }
+        let starts: Vec<usize> = Stored::iter(&data).map(|e| e.unwrap().start).chain([data.len()]).collect();
+        let new = |name: &'static str, n: u8| Entry { name: name.as_bytes(), dir: false, new: Some((b"100644", id(n))) };
+        let gone = Entry { name: b"k1.enc", dir: false, new: None };
+        let (a, b, c, d) = (new("a", 7), new("b", 8), new("k2.enc", 9), new("z", 10));
+        // inserted before the first entry (two at one place), one replaced, one removed, one appended
+        let at = [
+            (starts[0]..starts[0], &a),
+            (starts[0]..starts[0], &b),
+            (starts[1]..starts[2], &gone),
+            (starts[2]..starts[3], &c),
+            (starts[6]..starts[6], &d),
+        ];
+        let expected = anew(&data, &at);
+        assert_eq!(in_place(data.clone(), &at), expected);
+        let names: Vec<Vec<u8>> = Stored::iter(&expected).map(|e| e.unwrap().name.to_vec()).collect();
+        assert_eq!(names, [&b"a"[..], b"b", b"k0.enc", b"k2.enc", b"k3.enc", b"k4.enc", b"k5.enc", b"z"]);
+        assert_eq!(Stored::iter(&expected).nth(3).unwrap().unwrap().id, id(9).as_bytes());
     }
 
     #[test]
