@@ -389,7 +389,7 @@ fn read_config(config: Result<Running>) -> Result<Vec<u8>> {
 
 impl Prefetch {
     /// Starts the reads: a large index's now, and those by git now for a small one. With a large
-    /// index, git's are started by [`Prefetch::read_config`]: the change calls it when it first
+    /// index, git's are started by [`Prefetch::start_git_reads`]: the change calls it when it first
     /// writes, so that git runs while the change waits for its writes to reach the disk rather
     /// than while it reads a large manifest beside the index being read.
     pub fn start(repo: &Repo) -> Prefetch {
@@ -398,13 +398,13 @@ impl Prefetch {
         let index = large.then(|| super::spawn_beside(move || index_edit::IndexRead::open(&path).ok()));
         let mut prefetch = Prefetch { reads: GitReads::NotStarted, index };
         if !large {
-            prefetch.read_config(repo);
+            prefetch.start_git_reads(repo);
         }
         prefetch
     }
 
     /// Starts the reads by git, unless they were started.
-    pub fn read_config(&mut self, repo: &Repo) {
+    pub fn start_git_reads(&mut self, repo: &Repo) {
         if !matches!(self.reads, GitReads::NotStarted) {
             return;
         }

@@ -38,7 +38,7 @@ impl<'v> Txn<'v> {
     /// change to write start now (see [`commit::Prefetch`]).
     fn writing(&mut self) {
         if let Some(p) = &mut self.prefetch {
-            p.read_config(&self.repo);
+            p.start_git_reads(&self.repo);
         }
     }
 
