@@ -126,3 +126,16 @@ fn without_an_identity_git_refuses_the_commit_and_nothing_stays_staged() {
     assert_eq!(head(&env), before, "nothing was committed");
     assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "", "nothing is left staged");
 }
+
+#[test]
+fn an_identity_read_over_a_second_before_the_commit_is_not_used() {
+    // its date would be late: here the change waits 1.2 s for its settings (`git config`), read
+    // beside the identity, so the identity is over a second old by then and `commit-tree` is asked
+    let env = Env::with_vault();
+    let shim = git_shim(&env, r#"if [ "$1" = config ] && [ "$2" = -z ]; then sleep 1.2; fi"#);
+    let mut set = set_cmd(&env, "svc/slow", &[("GIT_AUTHOR_DATE", None), ("GIT_COMMITTER_DATE", None)]);
+    set.env("PATH", path_with(&shim));
+    assert!(ran_git(&env, set, "commit-tree"));
+    assert_eq!(env.git(&["log", "-1", "--format=%an <%ae> | %s"]).trim(), "Alice Owner <alice@example.com> | agent-vault: set 'svc/slow'");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
