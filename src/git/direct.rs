@@ -366,6 +366,13 @@ impl Reads {
 /// A git process, stopped if it is dropped before it is waited for.
 struct Running(Option<std::process::Child>);
 
+impl Running {
+    /// Waits for git and collects what it printed.
+    fn output(mut self) -> std::io::Result<std::process::Output> {
+        self.0.take().expect("the process is held until it is waited for").wait_with_output()
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some(mut child) = self.0.take() {
@@ -377,8 +384,7 @@ impl Drop for Running {
 
 /// The values `git config` printed (`key\nvalue\0` each).
 fn read_config(config: Result<Running>) -> Result<Vec<u8>> {
-    let child = config?.0.take().expect("a running git is waited for once");
-    let out = child.wait_with_output().map_err(|e| Error::new(ErrorKind::Git, format!("git config failed: {e}")))?;
+    let out = config?.output().map_err(|e| Error::new(ErrorKind::Git, format!("git config failed: {e}")))?;
     // 1: no such key, which is not an error here
     if !out.status.success() && out.status.code() != Some(1) {
         let why = String::from_utf8_lossy(&out.stderr).trim().to_owned();
@@ -473,11 +479,11 @@ impl PendingIdent {
     }
 
     /// The identity line (`Name <email> <seconds> <zone>`); None when git gave none or it is stale.
-    fn read(mut self) -> Option<String> {
+    fn read(self) -> Option<String> {
         if self.started.elapsed() > Self::FRESH {
             return None;
         }
-        let out = self.git.0.take()?.wait_with_output().ok()?;
+        let out = self.git.output().ok()?;
         if !out.status.success() {
             return None;
         }
