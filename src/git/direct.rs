@@ -345,7 +345,7 @@ pub struct Prefetch {
 }
 
 /// Where the reads by git are. Starting a process holds the thread that starts it until git runs
-/// (0.2–1.7 ms each, measured here), so they are started on a thread of their own.
+/// (0.1–1.8 ms each, measured here), so they are started on a thread of their own.
 enum GitReads {
     NotStarted,
     Starting(std::thread::JoinHandle<Reads>),

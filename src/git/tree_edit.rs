@@ -163,7 +163,7 @@ const IN_PLACE: usize = 8;
 
 /// `data` with each range replaced by its entry (`at` in order). A few changes are made in the
 /// stored bytes themselves: a large tree is then not copied, only its end moved when an entry is
-/// added or removed (written anew, 890 KB of new memory cost 0.4 ms here, most of a `set`'s edit).
+/// added or removed (written anew, its 890 KB of new memory cost 0.4 ms here).
 fn splice(data: Vec<u8>, at: &[(std::ops::Range<usize>, &Entry<'_>)]) -> Vec<u8> {
     if at.len() <= IN_PLACE { in_place(data, at) } else { anew(&data, at) }
 }

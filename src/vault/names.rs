@@ -152,7 +152,6 @@ macro_rules! single_segment_name {
             }
         }
 
-
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
